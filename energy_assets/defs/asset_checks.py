@@ -1,0 +1,141 @@
+"""Asset checks. The blocking ones stop every downstream asset of a run when clean data is wrong."""
+
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+
+from energy_assets import schema
+from energy_assets.defs.assets.data_assets import clean_readings, rejected_readings
+from energy_assets.defs.assets.model_assets import day_ahead_forecaster, usage_estimator
+from energy_assets.gating.champion import decide
+from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
+
+MAX_REJECTED_SHARE = 0.01
+MAX_LISTED = 50  # at most this many offending rows or gaps listed in a check's metadata
+
+
+def _result(problems: list[str], **metadata) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(problems[:5]) if problems else None,
+        metadata={"problems": dg.MetadataValue.json(problems[:MAX_LISTED]), "problem_count": len(problems), **metadata},
+    )
+
+
+def _blocking(name: str, description: str):
+    return dg.asset_check(asset=clean_readings, name=name, description=description, blocking=True)
+
+
+@_blocking("check_schema", "Canonical columns and dtypes, as defined in energy_assets.schema.")
+def check_schema(clean_readings: pd.DataFrame) -> dg.AssetCheckResult:
+    return _result(schema.schema_problems(clean_readings), columns=list(clean_readings.columns))
+
+
+@_blocking("check_no_nulls", "No missing value in any column.")
+def check_no_nulls(clean_readings: pd.DataFrame) -> dg.AssetCheckResult:
+    nulls = clean_readings.isna().sum()
+    return _result([f"{col}: {int(n)} nulls" for col, n in nulls.items() if n], rows=len(clean_readings))
+
+
+@_blocking("check_ranges", "Values inside the schema's ranges (power factors 0-100, energies >= 0) and NSM on the 900 s grid.")
+def check_ranges(clean_readings: pd.DataFrame) -> dg.AssetCheckResult:
+    problems = []
+    for name, field in schema.NUMERIC.items():
+        values = clean_readings[name]
+        bad = values[(values < field.minimum) | (values > field.maximum)]
+        if len(bad):
+            problems.append(f"{name}: {len(bad)} values outside [{field.minimum:g}, {field.maximum:g}], e.g. {bad.iloc[0]}")
+    off_grid = int((clean_readings["nsm"] % schema.NSM_STEP_SECONDS != 0).sum())
+    if off_grid:
+        problems.append(f"nsm: {off_grid} values off the {schema.NSM_STEP_SECONDS} s grid")
+    return _result(problems)
+
+
+@_blocking("check_continuity", "One reading every 15 minutes from the first to the last: gaps are listed.")
+def check_continuity(clean_readings: pd.DataFrame) -> dg.AssetCheckResult:
+    ts = clean_readings[schema.TIMESTAMP].sort_values().reset_index(drop=True)
+    step = ts.diff()
+    gap_rows = step[step > schema.INTERVAL].index
+    gaps = [
+        f"{ts[i - 1]} -> {ts[i]} ({int(step[i] / schema.INTERVAL) - 1} intervals missing)" for i in gap_rows
+    ]
+    expected = int((ts.iloc[-1] - ts.iloc[0]) / schema.INTERVAL) + 1 if len(ts) else 0
+    return _result(gaps, first=str(ts.min()), last=str(ts.max()), expected_intervals=expected, found_intervals=len(ts))
+
+
+@_blocking("check_unique_timestamps", "No interval appears twice.")
+def check_unique_timestamps(clean_readings: pd.DataFrame) -> dg.AssetCheckResult:
+    dupes = clean_readings[schema.TIMESTAMP][clean_readings[schema.TIMESTAMP].duplicated()]
+    return _result([f"duplicate timestamp {t}" for t in dupes.unique()])
+
+
+@_blocking("check_category_domains", "week_status, day_of_week and load_type only take the schema's values.")
+def check_category_domains(clean_readings: pd.DataFrame) -> dg.AssetCheckResult:
+    problems = []
+    for name, allowed in schema.CATEGORIES.items():
+        unknown = sorted(set(clean_readings[name].unique()) - set(allowed))
+        if unknown:
+            problems.append(f"{name}: unknown values {unknown} (allowed {list(allowed)})")
+    return _result(problems)
+
+
+@_blocking("check_day_of_week_consistent", "day_of_week, week_status and nsm agree with each interval's timestamp.")
+def check_day_of_week_consistent(clean_readings: pd.DataFrame) -> dg.AssetCheckResult:
+    expected = schema.calendar_columns(clean_readings[schema.TIMESTAMP])
+    problems = []
+    for name in ("day_of_week", "week_status", "nsm"):
+        wrong = np.flatnonzero(clean_readings[name].to_numpy() != expected[name].to_numpy())
+        problems += [
+            f"{clean_readings[schema.TIMESTAMP].iloc[i]}: {name}={clean_readings[name].iloc[i]!r}, expected {expected[name].iloc[i]!r}"
+            for i in wrong[:MAX_LISTED]
+        ]
+    return _result(problems)
+
+
+@dg.asset_check(asset=rejected_readings, description=f"Warns when more than {MAX_REJECTED_SHARE:.0%} of raw rows are rejected.")
+def check_rejected_share(context: dg.AssetCheckExecutionContext, rejected_readings: pd.DataFrame) -> dg.AssetCheckResult:
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("rejected_readings"))
+    counts = event.asset_materialization.metadata if event else {}
+    raw_rows = int(counts["raw_rows"].value) if "raw_rows" in counts else 0
+    share = len(rejected_readings) / raw_rows if raw_rows else 0.0
+    return dg.AssetCheckResult(
+        passed=share <= MAX_REJECTED_SHARE,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{len(rejected_readings)} of {raw_rows} raw rows rejected ({share:.2%})",
+        metadata={"rejected_rows": len(rejected_readings), "raw_rows": raw_rows, "rejected_share": share},
+    )
+
+
+def _gate_result(registered_name: str, candidate: dict) -> dg.AssetCheckResult:
+    decision = decide(MlflowClient(), registered_name, candidate["version"], candidate["baseline_rmse"])
+    return dg.AssetCheckResult(
+        passed=decision.promote,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=decision.describe(),
+        metadata={
+            "decision": decision.outcome,
+            "candidate_version": decision.candidate_version,
+            "candidate_rmse": decision.candidate_rmse,
+            "reference": decision.reference,
+            "reference_rmse": decision.reference_rmse,
+        },
+    )
+
+
+GATE_DESCRIPTION = (
+    "Gate: the new version becomes champion only if its holdout RMSE beats the champion's "
+    "(with no champion yet: the seasonal-naive baseline's)."
+)
+
+
+@dg.asset_check(asset=usage_estimator, blocking=True, description=GATE_DESCRIPTION)
+def check_usage_estimator_beats_champion(usage_estimator: dict) -> dg.AssetCheckResult:
+    return _gate_result(ESTIMATOR_MODEL_NAME, usage_estimator)
+
+
+@dg.asset_check(asset=day_ahead_forecaster, blocking=True, description=GATE_DESCRIPTION)
+def check_day_ahead_forecaster_beats_champion(day_ahead_forecaster: dict) -> dg.AssetCheckResult:
+    return _gate_result(FORECASTER_MODEL_NAME, day_ahead_forecaster)

@@ -1,0 +1,116 @@
+"""Resources: where tabular assets are stored, and MLflow tracking through dagster-mlflow."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import mlflow
+import pandas as pd
+from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+from energy_assets import settings
+
+
+class ParquetIOManager(dg.ConfigurableIOManager):
+    """Tabular assets as Parquet under ENERGY_HOME/assets: one file per asset, or one per partition.
+
+    A partitioned asset may emit several partitions in one run as {partition_key: DataFrame}; a
+    downstream asset gets the partitions it depends on concatenated in key order. Small dict
+    outputs (a trained model's summary) are stored as JSON.
+    """
+
+    base_dir: str = ""  # empty: ENERGY_HOME/assets, resolved when used
+
+    def _root(self) -> Path:
+        return Path(self.base_dir) if self.base_dir else settings.get_settings().asset_dir
+
+    def _path(self, key: dg.AssetKey, partition: str | None, suffix: str) -> Path:
+        base = self._root().joinpath(*key.path)
+        return base / f"{partition}{suffix}" if partition is not None else base.with_suffix(suffix)
+
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
+        if obj is None:
+            return
+        if context.has_asset_partitions:
+            keys = context.asset_partition_keys
+            parts = obj if isinstance(obj, dict) else {keys[0]: obj}
+            missing = set(keys) - set(parts)
+            if missing:
+                raise ValueError(f"{context.asset_key.to_user_string()}: no output for partitions {sorted(missing)}")
+            for key in keys:
+                self._write(self._path(context.asset_key, key, ".parquet"), parts[key])
+            return
+        if isinstance(obj, pd.DataFrame):
+            self._write(self._path(context.asset_key, None, ".parquet"), obj)
+        elif isinstance(obj, dict):
+            path = self._path(context.asset_key, None, ".json")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(obj, indent=2, default=str))
+        else:
+            raise TypeError(f"{context.asset_key.to_user_string()}: cannot store {type(obj).__name__}")
+
+    @staticmethod
+    def _write(path: Path, frame: pd.DataFrame) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        frame.to_parquet(tmp, index=False)
+        tmp.replace(path)  # readers never see half a file
+
+    def load_input(self, context: dg.InputContext):
+        key = context.upstream_output.asset_key if context.upstream_output else context.asset_key
+        if context.has_asset_partitions:
+            paths = [self._path(key, p, ".parquet") for p in sorted(context.asset_partition_keys)]
+            absent = [str(p) for p in paths if not p.exists()]
+            if absent:
+                raise FileNotFoundError(f"{key.to_user_string()}: partitions not materialized: {absent}")
+            return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+        parquet = self._path(key, None, ".parquet")
+        if parquet.exists():
+            return pd.read_parquet(parquet)
+        as_json = self._path(key, None, ".json")
+        if as_json.exists():
+            return json.loads(as_json.read_text())
+        raise FileNotFoundError(f"{key.to_user_string()} has not been materialized under {self._root()}")
+
+
+@dg.resource(config_schema=CONFIG_SCHEMA, description="dagster-mlflow's tracking run, with the experiment kept under ENERGY_HOME")
+def mlflow_tracking(context) -> MlFlow:
+    """dagster-mlflow's `mlflow_tracking`, after making sure the experiment's artifacts land under ENERGY_HOME.
+
+    dagster-mlflow would create the experiment with MLflow's default artifact root (./mlruns in the
+    working directory); creating it first keeps the embedded state in one folder.
+    """
+    settings.ensure_experiment(name=context.resource_config["experiment_name"])
+    return MlFlow(context)
+
+
+def mlflow_resource() -> dg.ResourceDefinition:
+    current = settings.get_settings()
+    return mlflow_tracking.configured(
+        {
+            "experiment_name": settings.EXPERIMENT_NAME,
+            "mlflow_tracking_uri": current.mlflow_tracking_uri,
+            "extra_tags": {"energy_profile": current.profile},
+        }
+    )
+
+
+@contextmanager
+def child_run(tracking: MlFlow, run_name: str, tags: dict[str, str]):
+    """An MLflow run for one model, nested under the Dagster run's MLflow run by an explicit parent tag.
+
+    The explicit tag (rather than the fluent run stack) keeps the nesting right even after
+    dagster-mlflow's hook has ended the parent run because another step failed.
+    """
+    client = mlflow.MlflowClient()
+    run = client.create_run(
+        experiment_id=tracking.experiment.experiment_id,
+        run_name=run_name,
+        tags={MLFLOW_PARENT_RUN_ID: tracking.mlflow_run_id, **tags},
+    )
+    with mlflow.start_run(run_id=run.info.run_id, nested=True) as active:
+        yield active

@@ -1,0 +1,140 @@
+"""Feature engineering, as scikit-learn transformers that travel inside the registered models.
+
+Both models take canonical readings (see `schema`) and featurize them here, so the API sends the
+same columns the pipeline trained on and serving cannot skew from training.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from energy_assets import schema
+
+LOAD_CODES = {name: code for code, name in enumerate(schema.CATEGORIES["load_type"])}
+DAY_CODES = {name: code for code, name in enumerate(schema.WEEKDAYS)}
+OFF_LOAD = "Light_Load"
+
+
+def _real_power_from(reactive: pd.Series, power_factor_pct: pd.Series) -> np.ndarray:
+    """Real energy implied by a reactive energy and its power factor: P = Q * pf / sqrt(1 - pf^2).
+
+    Undefined at pf = 100 % (no reactive energy to scale) and left NaN there; the boosted trees
+    handle the missing value natively.
+    """
+    pf = power_factor_pct.to_numpy(dtype=float) / 100.0
+    q = reactive.to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        power = q * pf / np.sqrt(1.0 - pf**2)
+    return np.where((pf > 0) & (pf < 0.99995), power, np.nan)
+
+
+class EstimatorFeatures(TransformerMixin, BaseEstimator):
+    """Features of one interval from its own readings (the UCI benchmark task: no history needed)."""
+
+    feature_names_ = (
+        "lagging_reactive_power_kvarh",
+        "leading_reactive_power_kvarh",
+        "co2_tco2",
+        "lagging_power_factor",
+        "leading_power_factor",
+        "nsm",
+        "real_power_from_lagging",
+        "real_power_from_leading",
+        "load_type_code",
+        "day_of_week_code",
+        "is_weekend",
+    )
+
+    def fit(self, X: pd.DataFrame, y=None):
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(index=X.index)
+        for name in self.feature_names_[:6]:
+            out[name] = X[name].astype(float)
+        out["real_power_from_lagging"] = _real_power_from(X["lagging_reactive_power_kvarh"], X["lagging_power_factor"])
+        out["real_power_from_leading"] = _real_power_from(X["leading_reactive_power_kvarh"], X["leading_power_factor"])
+        out["load_type_code"] = X["load_type"].map(LOAD_CODES).astype(float)
+        out["day_of_week_code"] = X["day_of_week"].map(DAY_CODES).astype(float)
+        out["is_weekend"] = (X["week_status"] == "Weekend").astype(float)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(self.feature_names_, dtype=object)
+
+
+class DayAheadFeatures(TransformerMixin, BaseEstimator):
+    """Features of each interval from what is known at the end of the day before it.
+
+    Every row is featurized from the frame it arrives in: calendar columns and the planned
+    `load_type` of its own day, and usage only from whole days strictly before its day. A row's
+    own day's usage is never read, so a frame may carry actuals (training, backtests) or NaN
+    (a real forecast) for the days being forecast, with the same result.
+    """
+
+    feature_names_ = (
+        "slot",
+        "day_of_week_code",
+        "load_type_code",
+        "is_planned_off_day",
+        "was_off_day_before",
+        "usage_1d_ago",
+        "usage_7d_ago",
+        "same_slot_mean_4w",
+        "day_mean_1d_ago",
+        "day_mean_7d_ago",
+        "same_type_day_usage",
+        "same_type_day_mean",
+    )
+
+    def fit(self, X: pd.DataFrame, y=None):
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        ts = pd.Series(pd.to_datetime(X[schema.TIMESTAMP]).to_numpy(), index=X.index)
+        day = schema.interval_day(ts).set_axis(X.index)
+        slot = ((ts - schema.INTERVAL - day) / schema.INTERVAL).astype(int)
+
+        usage = pd.Series(X[schema.TARGET].astype(float).to_numpy(), index=ts.to_numpy()).dropna()
+        usage = usage[~usage.index.duplicated(keep="last")]
+        daily_mean = usage.groupby(schema.interval_day(usage.index.to_series()).to_numpy()).mean()
+
+        # A planned off day (Sunday, holiday, shutdown) is one whose every interval is planned light load.
+        off_by_day = (X["load_type"] == OFF_LOAD).groupby(day).all()
+        days = off_by_day.index.sort_values()
+        previous_same_type = {}
+        last_seen: dict[bool, pd.Timestamp] = {}
+        for d in days:
+            kind = bool(off_by_day[d])
+            previous_same_type[d] = last_seen.get(kind, pd.NaT)
+            last_seen[kind] = d
+        same_type_day = pd.to_datetime(day.map(previous_same_type))
+
+        def usage_days_ago(n: int) -> np.ndarray:
+            return usage.reindex(ts - pd.Timedelta(days=n)).to_numpy()
+
+        out = pd.DataFrame(index=X.index)
+        out["slot"] = slot.astype(float)
+        out["day_of_week_code"] = day.dt.dayofweek.astype(float)
+        out["load_type_code"] = X["load_type"].map(LOAD_CODES).astype(float)
+        out["is_planned_off_day"] = day.map(off_by_day).astype(float)
+        out["was_off_day_before"] = (day - pd.Timedelta(days=1)).map(off_by_day).astype(float)
+        out["usage_1d_ago"] = usage_days_ago(1)
+        out["usage_7d_ago"] = usage_days_ago(7)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all four weeks missing -> NaN, as wanted
+            out["same_slot_mean_4w"] = np.nanmean(np.stack([usage_days_ago(7 * k) for k in range(1, 5)]), axis=0)
+        out["day_mean_1d_ago"] = daily_mean.reindex(day - pd.Timedelta(days=1)).to_numpy()
+        out["day_mean_7d_ago"] = daily_mean.reindex(day - pd.Timedelta(days=7)).to_numpy()
+        same_slot_ts = same_type_day + schema.INTERVAL * (slot + 1)
+        out["same_type_day_usage"] = usage.reindex(same_slot_ts).to_numpy()
+        out["same_type_day_mean"] = daily_mean.reindex(same_type_day).to_numpy()
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(self.feature_names_, dtype=object)
+

@@ -1,0 +1,49 @@
+"""Put the bundled UCI export in place as the DVC-tracked raw file, and push it to the DVC remote.
+
+git carries the genuine file under data/uci/ (a clone has no other copy); DVC versions the raw
+area data/raw/, whose .dvc file is committed. On a fresh clone this recreates the tracked file
+from the bundled copy, checks that its md5 is the one the .dvc file records, and pushes it to
+the configured DVC remote (the local default: dvc-remote/, git-ignored).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import yaml
+
+from energy_assets.ingest.reader import file_md5
+from energy_assets.settings import DEFAULT_RAW_SOURCE, PROJECT_ROOT
+
+BUNDLED = PROJECT_ROOT / "data" / "uci" / DEFAULT_RAW_SOURCE.name
+DVC_FILE = DEFAULT_RAW_SOURCE.with_name(DEFAULT_RAW_SOURCE.name + ".dvc")
+
+
+def dvc(*args: str) -> None:
+    dvc_bin = PROJECT_ROOT / ".venv" / "bin" / "dvc"
+    subprocess.run([str(dvc_bin) if dvc_bin.exists() else "dvc", *args], cwd=PROJECT_ROOT, check=True)
+
+
+def main() -> int:
+    recorded = yaml.safe_load(DVC_FILE.read_text())["outs"][0]["md5"]
+    if not DEFAULT_RAW_SOURCE.exists():
+        shutil.copyfile(BUNDLED, DEFAULT_RAW_SOURCE)
+    actual = file_md5(DEFAULT_RAW_SOURCE)
+    if actual != recorded:
+        print(
+            f"{DEFAULT_RAW_SOURCE} has md5 {actual} but {DVC_FILE.name} records {recorded}: "
+            "run `dvc add` on it to record a new version, or `dvc checkout` to restore the recorded one",
+            file=sys.stderr,
+        )
+        return 1
+    if (PROJECT_ROOT / ".git").exists():
+        dvc("commit", "--force", "--quiet", str(DVC_FILE.relative_to(PROJECT_ROOT)))  # fills the DVC cache
+        dvc("push", "--quiet")
+    print(f"raw data: {DEFAULT_RAW_SOURCE.relative_to(PROJECT_ROOT)} (DVC md5 {actual})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

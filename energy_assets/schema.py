@@ -1,0 +1,151 @@
+"""The canonical schema of a plant reading: the one place that names columns, types, ranges and categories.
+
+The asset checks, the feature transformers, the models' signatures and the API's request
+models all import from here, so a range or a category changes in one place only.
+This module must stay free of Dagster/Prefect imports: the serving image imports it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+# --- the raw UCI file ------------------------------------------------------------------------
+
+# Header of the UCI export, in file order, mapped to canonical names. Known re-saved variants of
+# the file rename one column; both spellings are accepted.
+RAW_COLUMN_ALIASES: dict[str, str] = {
+    "date": "timestamp",
+    "Usage_kWh": "usage_kwh",
+    "Lagging_Current_Reactive.Power_kVarh": "lagging_reactive_power_kvarh",
+    "Lagging_Current_Reactive_Power_kVarh": "lagging_reactive_power_kvarh",
+    "Leading_Current_Reactive_Power_kVarh": "leading_reactive_power_kvarh",
+    "CO2(tCO2)": "co2_tco2",
+    "Lagging_Current_Power_Factor": "lagging_power_factor",
+    "Leading_Current_Power_Factor": "leading_power_factor",
+    "NSM": "nsm",
+    "WeekStatus": "week_status",
+    "Day_of_week": "day_of_week",
+    "Load_Type": "load_type",
+}
+# The header as the UCI file spells it (used in error messages: "expected ...").
+RAW_COLUMNS: tuple[str, ...] = (
+    "date",
+    "Usage_kWh",
+    "Lagging_Current_Reactive.Power_kVarh",
+    "Leading_Current_Reactive_Power_kVarh",
+    "CO2(tCO2)",
+    "Lagging_Current_Power_Factor",
+    "Leading_Current_Power_Factor",
+    "NSM",
+    "WeekStatus",
+    "Day_of_week",
+    "Load_Type",
+)
+# Day-first dates; re-saved copies use '-' instead of '/'.
+RAW_DATE_FORMATS: tuple[str, ...] = ("%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M")
+
+# --- the canonical reading -------------------------------------------------------------------
+
+TIMESTAMP = "timestamp"
+TARGET = "usage_kwh"
+INTERVAL = pd.Timedelta(minutes=15)
+INTERVALS_PER_DAY = 96
+NSM_STEP_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class NumericField:
+    name: str
+    unit: str
+    description: str
+    minimum: float
+    maximum: float
+
+
+@dataclass(frozen=True)
+class CategoryField:
+    name: str
+    description: str
+    categories: tuple[str, ...]
+
+
+NUMERIC_FIELDS: tuple[NumericField, ...] = (
+    NumericField("usage_kwh", "kWh", "Electricity used in the 15-minute interval", 0.0, 500.0),
+    NumericField(
+        "lagging_reactive_power_kvarh", "kVarh", "Lagging-current reactive energy in the interval", 0.0, 500.0
+    ),
+    NumericField(
+        "leading_reactive_power_kvarh", "kVarh", "Leading-current reactive energy in the interval", 0.0, 500.0
+    ),
+    NumericField("co2_tco2", "tCO2", "CO2 emission figure of the interval", 0.0, 1.0),
+    NumericField("lagging_power_factor", "%", "Lagging-current power factor", 0.0, 100.0),
+    NumericField("leading_power_factor", "%", "Leading-current power factor", 0.0, 100.0),
+    NumericField("nsm", "s", "Seconds from midnight at the end of the interval (0 for the midnight reading)", 0, 85500),
+)
+CATEGORY_FIELDS: tuple[CategoryField, ...] = (
+    CategoryField("week_status", "Weekday or weekend", ("Weekday", "Weekend")),
+    CategoryField(
+        "day_of_week",
+        "Day of the week the interval belongs to (the midnight reading belongs to the day it ends)",
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    ),
+    CategoryField("load_type", "Planned load class of the interval", ("Light_Load", "Medium_Load", "Maximum_Load")),
+)
+
+NUMERIC: dict[str, NumericField] = {f.name: f for f in NUMERIC_FIELDS}
+CATEGORIES: dict[str, tuple[str, ...]] = {f.name: f.categories for f in CATEGORY_FIELDS}
+INTEGER_COLUMNS: tuple[str, ...] = ("nsm",)
+
+# Column order of a clean reading.
+COLUMNS: tuple[str, ...] = (TIMESTAMP, *NUMERIC, *CATEGORIES)
+# What a caller knows about an interval without its meter total: the estimator's input.
+ESTIMATOR_INPUT_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c != TARGET)
+
+DTYPES: dict[str, str] = {
+    TIMESTAMP: "datetime64[ns]",
+    **{name: ("int64" if name in INTEGER_COLUMNS else "float64") for name in NUMERIC},
+    **{name: "object" for name in CATEGORIES},
+}
+
+WEEKDAYS: tuple[str, ...] = CATEGORIES["day_of_week"]
+
+
+def interval_day(timestamps: pd.Series | pd.DatetimeIndex) -> pd.Series:
+    """The calendar day an interval belongs to: its start's date (the 00:00 reading ends the day before)."""
+    ts = pd.Series(timestamps)
+    return (ts - INTERVAL).dt.normalize()
+
+
+def calendar_columns(timestamps: pd.Series) -> pd.DataFrame:
+    """nsm, day_of_week and week_status as the plant's meters derive them from an interval's end time."""
+    ts = pd.Series(pd.to_datetime(timestamps)).reset_index(drop=True)
+    day = interval_day(ts)
+    names = day.dt.dayofweek.map(dict(enumerate(WEEKDAYS)))
+    return pd.DataFrame(
+        {
+            "nsm": (ts - ts.dt.normalize()).dt.total_seconds().astype("int64"),
+            "day_of_week": names,
+            "week_status": names.map(lambda d: "Weekend" if d in ("Saturday", "Sunday") else "Weekday"),
+        }
+    )
+
+
+class SchemaError(ValueError):
+    """A table does not have the canonical columns or types."""
+
+
+def schema_problems(frame: pd.DataFrame, columns: tuple[str, ...] = COLUMNS) -> list[str]:
+    """Every way `frame` departs from the canonical columns and dtypes, as readable sentences."""
+    problems: list[str] = []
+    missing = [c for c in columns if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in columns]
+    if missing:
+        problems.append(f"missing columns {missing}")
+    if extra:
+        problems.append(f"unexpected columns {extra}")
+    for name in columns:
+        if name in frame.columns and str(frame[name].dtype) != DTYPES[name]:
+            problems.append(f"column '{name}' has dtype {frame[name].dtype}, expected {DTYPES[name]}")
+    return problems

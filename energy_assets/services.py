@@ -1,0 +1,92 @@
+"""`make run`'s second half: start the UIs and services on the embedded state until Ctrl-C.
+
+Each service is one ordinary command of its own tool (dagster-webserver, mlflow server, ...),
+started as a child process with the same environment; Ctrl-C stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from energy_assets import settings as energy_settings
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    url: str
+    command: list[str]
+    env: dict[str, str]
+
+
+def services() -> list[Service]:
+    current = energy_settings.get_settings()
+    energy_settings.ensure_dagster_home(current)
+    energy_settings.ensure_experiment(current)
+    base_env = {"DAGSTER_HOME": str(current.dagster_home), "ENERGY_HOME": str(current.home)}
+    found = [
+        Service(
+            "dagster",
+            "http://127.0.0.1:3000",
+            [str(BIN / "dagster-webserver"), "-w", str(energy_settings.PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", "3000"],
+            base_env,
+        ),
+        Service(
+            "mlflow",
+            "http://127.0.0.1:5000",
+            [
+                str(BIN / "mlflow"), "server",
+                "--backend-store-uri", current.mlflow_tracking_uri,
+                "--artifacts-destination", current.mlflow_artifact_root.as_uri(),
+                "--host", "127.0.0.1", "--port", "5000", "--workers", "1",
+            ],
+            # One process instead of sixteen: the embedded UI needs no job runner.
+            {**base_env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        ),
+    ]
+    return found
+
+
+def main() -> int:
+    started: list[tuple[Service, subprocess.Popen]] = []
+    for service in services():
+        process = subprocess.Popen(service.command, env={**os.environ, **service.env}, cwd=energy_settings.PROJECT_ROOT)
+        started.append((service, process))
+        print(f"{service.name:>8}: {service.url}  (pid {process.pid})", flush=True)
+    print("Ctrl-C stops them all.", flush=True)
+
+    def stop(*_):
+        for _, process in started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        deadline = time.time() + 15
+        for _, process in started:
+            try:
+                process.wait(timeout=max(deadline - time.time(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        while True:
+            for service, process in started:
+                if process.poll() is not None:
+                    print(f"{service.name} exited with code {process.returncode}; stopping the others", flush=True)
+                    stop()
+                    return process.returncode or 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

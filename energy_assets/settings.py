@@ -1,0 +1,136 @@
+"""Where state lives: the one module that knows whether the embedded or the PostgreSQL profile runs.
+
+`ENERGY_PROFILE=local` (default): everything under `ENERGY_HOME` (default `.energy/` in the project):
+the Dagster instance on SQLite, the MLflow store `mlflow.db` with its artifacts beside it, the
+Parquet files of the tabular assets, and the Prefect database.
+`ENERGY_PROFILE=postgres`: Dagster, MLflow and Prefect on PostgreSQL databases named by env.
+Nothing else in the code knows which profile runs. Free of Dagster imports (the API uses it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_RAW_SOURCE = PROJECT_ROOT / "data" / "raw" / "steel_industry_energy.csv"
+EXPERIMENT_NAME = "energy-copilot"
+ESTIMATOR_MODEL_NAME = "energy-usage-estimator"
+FORECASTER_MODEL_NAME = "energy-day-ahead-forecaster"
+CHAMPION_ALIAS = "champion"
+PROFILES = ("local", "postgres")
+
+# Telemetry off by default everywhere this code runs (a user may still override each one).
+for _key, _value in {
+    "DAGSTER_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "true",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: str
+    home: Path
+    raw_source: Path
+    mlflow_tracking_uri: str
+    postgres_url: str | None
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    @property
+    def asset_dir(self) -> Path:
+        """Parquet files of the tabular assets: one file per asset or per partition."""
+        return self.home / "assets"
+
+    @property
+    def mlflow_artifact_root(self) -> Path:
+        return self.home / "mlartifacts"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.home / "prefect"
+
+    @property
+    def prefect_database_url(self) -> str:
+        if self.profile == "postgres":
+            return _database_url(self.postgres_url, os.environ.get("ENERGY_PREFECT_DB", "prefect"), "postgresql+asyncpg")
+        return f"sqlite+aiosqlite:///{self.prefect_home / 'prefect.db'}"
+
+    def dagster_storage_config(self) -> dict:
+        """The `storage` section of dagster.yaml for this profile."""
+        if self.profile == "postgres":
+            return {"postgres": {"postgres_url": _database_url(self.postgres_url, os.environ.get("ENERGY_DAGSTER_DB", "dagster"))}}
+        return {"sqlite": {"base_dir": str(self.dagster_home / "storage")}}
+
+
+def _database_url(server_url: str | None, database: str, driver: str = "postgresql") -> str:
+    if not server_url:
+        raise SettingsError("ENERGY_PROFILE=postgres needs ENERGY_POSTGRES_URL (e.g. postgresql://user:pass@host:5432)")
+    base = server_url.rstrip("/")
+    scheme, rest = base.split("://", 1)
+    return f"{driver}://{rest}/{database}"
+
+
+def get_settings() -> Settings:
+    """Settings from the environment, read afresh on every call (tests change ENERGY_HOME)."""
+    profile = os.environ.get("ENERGY_PROFILE", "local")
+    if profile not in PROFILES:
+        raise SettingsError(f"ENERGY_PROFILE={profile!r} is not one of {list(PROFILES)}")
+    home = Path(os.environ.get("ENERGY_HOME", PROJECT_ROOT / ".energy")).resolve()
+    raw_source = Path(os.environ.get("ENERGY_RAW_CSV", DEFAULT_RAW_SOURCE))
+    postgres_url = os.environ.get("ENERGY_POSTGRES_URL")
+    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if not tracking_uri:
+        if profile == "postgres":
+            tracking_uri = _database_url(postgres_url, os.environ.get("ENERGY_MLFLOW_DB", "mlflow"))
+        else:
+            tracking_uri = f"sqlite:///{home / 'mlflow.db'}"  # absolute path: four slashes in all
+    return Settings(profile=profile, home=home, raw_source=raw_source, mlflow_tracking_uri=tracking_uri, postgres_url=postgres_url)
+
+
+def ensure_dagster_home(settings: Settings | None = None) -> Path:
+    """Create DAGSTER_HOME with a dagster.yaml for the profile, point the env at it, and return it."""
+    import yaml
+
+    settings = settings or get_settings()
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = {
+        "storage": settings.dagster_storage_config(),
+        "telemetry": {"enabled": False},
+    }
+    if settings.profile == "postgres":
+        # A team stack runs dagster-daemon, which dequeues runs and caps their concurrency.
+        config["run_coordinator"] = {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator"}
+    target = home / "dagster.yaml"
+    text = yaml.safe_dump(config, sort_keys=False)
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def ensure_experiment(settings: Settings | None = None, name: str = EXPERIMENT_NAME) -> str:
+    """Create the MLflow experiment with its artifacts under ENERGY_HOME (local stores), return its id."""
+    import mlflow
+
+    settings = settings or get_settings()
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    artifact_location = None
+    if settings.mlflow_tracking_uri.startswith(("sqlite:", "postgresql:")) or "://" not in settings.mlflow_tracking_uri:
+        settings.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
+        artifact_location = settings.mlflow_artifact_root.as_uri()
+    return mlflow.create_experiment(name, artifact_location=artifact_location)
