@@ -10,6 +10,7 @@ Nothing else in the code knows which profile runs. Free of Dagster imports (the 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,13 @@ class Settings:
             return _database_url(self.postgres_url, os.environ.get("ENERGY_PREFECT_DB", "prefect"), "postgresql+asyncpg")
         return f"sqlite+aiosqlite:///{self.prefect_home / 'prefect.db'}"
 
+    @property
+    def mlflow_backend_store_uri(self) -> str:
+        """The store `mlflow server` runs on (the tracking URI may instead be that server's http URL)."""
+        if self.profile == "postgres":
+            return _database_url(self.postgres_url, os.environ.get("ENERGY_MLFLOW_DB", "mlflow"))
+        return f"sqlite:///{self.home / 'mlflow.db'}"
+
     def dagster_storage_config(self) -> dict:
         """The `storage` section of dagster.yaml for this profile."""
         if self.profile == "postgres":
@@ -74,11 +82,30 @@ class Settings:
 
 
 def _database_url(server_url: str | None, database: str, driver: str = "postgresql") -> str:
+    """The URL of one database on the ENERGY_POSTGRES_URL server, with the driver a tool expects."""
     if not server_url:
         raise SettingsError("ENERGY_PROFILE=postgres needs ENERGY_POSTGRES_URL (e.g. postgresql://user:pass@host:5432)")
     base = server_url.rstrip("/")
-    scheme, rest = base.split("://", 1)
+    scheme, separator, rest = base.partition("://")
+    if not separator or not scheme.startswith("postgres") or not rest:
+        raise SettingsError(f"ENERGY_POSTGRES_URL must look like postgresql://user:pass@host:5432, got {_masked(server_url)!r}")
+    if "/" in rest:
+        raise SettingsError(
+            f"ENERGY_POSTGRES_URL names the server only (no database path), got {_masked(server_url)!r}; "
+            "the databases come from ENERGY_DAGSTER_DB, ENERGY_MLFLOW_DB and ENERGY_PREFECT_DB"
+        )
+    if not database:
+        raise SettingsError("ENERGY_DAGSTER_DB, ENERGY_MLFLOW_DB and ENERGY_PREFECT_DB must not be empty")
     return f"{driver}://{rest}/{database}"
+
+
+def _masked(url: str) -> str:
+    """A URL with its password replaced, for messages and logs."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def get_settings() -> Settings:
@@ -134,3 +161,36 @@ def ensure_experiment(settings: Settings | None = None, name: str = EXPERIMENT_N
         settings.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
         artifact_location = settings.mlflow_artifact_root.as_uri()
     return mlflow.create_experiment(name, artifact_location=artifact_location)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m energy_assets.settings [show|dagster-home]`: print the backends, or write dagster.yaml.
+
+    Containers run `dagster-home` before their command, so the dagster.yaml they read always comes
+    from this module and the environment (no hand-kept copy per deployment).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m energy_assets.settings", description=main.__doc__)
+    parser.add_argument("command", nargs="?", default="show", choices=["show", "dagster-home"])
+    args = parser.parse_args(argv)
+    try:
+        current = get_settings()
+        if args.command == "dagster-home":
+            print(ensure_dagster_home(current) / "dagster.yaml")
+            return 0
+        print(f"profile        {current.profile}")
+        print(f"ENERGY_HOME    {current.home}")
+        print(f"raw source     {current.raw_source}")
+        print(f"mlflow         {_masked(current.mlflow_tracking_uri)}")
+        storage = current.dagster_storage_config()
+        print(f"dagster        {_masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}")
+        print(f"prefect        {_masked(current.prefect_database_url)}")
+    except SettingsError as error:
+        print(f"settings error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

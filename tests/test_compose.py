@@ -1,0 +1,325 @@
+"""docker-compose.yml and the Dockerfile, checked statically (no Docker engine runs the tests).
+
+The compose file is validated against the Compose Specification JSON schema (vendored in
+tests/data, see its README), before and after interpolating `.env.example`; then every service's
+command is checked to name modules, files and ports that exist in this repository.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "docker" / "Dockerfile"
+SCHEMA_FILE = Path(__file__).parent / "data" / "compose-spec.json"
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+EXPECTED_SERVICES = {"postgres", "dagster-code", "dagster-webserver", "dagster-daemon", "mlflow", "prefect-server", "flows", "api"}
+# Packages the serving image must not carry.
+PLATFORM_ONLY = ("dagster", "prefect", "dvc")
+
+
+def _env_example() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def _interpolate(text: str, env: dict[str, str]) -> str:
+    """Compose's `${VAR}`, `${VAR:-default}` and `${VAR:?error}`; `$$` is a literal dollar."""
+
+    def replace(match: re.Match) -> str:
+        name, operator, argument = match.groups()
+        if name in env and (env[name] or not (operator or "").startswith(":")):
+            return env[name]
+        if operator in (":-", "-"):
+            return argument
+        raise KeyError(f"docker-compose.yml uses ${{{name}}}, which .env.example does not define")
+
+    return VARIABLE.sub(replace, text.replace("$$", "\0")).replace("\0", "$")
+
+
+@pytest.fixture(scope="module")
+def raw_compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(_interpolate(COMPOSE_FILE.read_text(), _env_example()))
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return json.loads(SCHEMA_FILE.read_text())
+
+
+def _module_file(module: str) -> Path | None:
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _option(command: list[str], *names: str) -> str | None:
+    for index, word in enumerate(command[:-1]):
+        if word in names:
+            return command[index + 1]
+    return None
+
+
+def _container_ports(service: dict) -> set[int]:
+    ports = {int(str(p).rsplit(":", 1)[-1]) for p in service.get("ports", [])}
+    return ports | {int(p) for p in service.get("expose", [])}
+
+
+def _healthcheck_ports(service: dict) -> set[int]:
+    test = " ".join(service["healthcheck"]["test"])
+    return {int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", test)} | {int(p) for p in re.findall(r"-p\W+(\d+)", test)}
+
+
+# --- the schema ---------------------------------------------------------------------------------
+
+
+def test_vendored_schema_is_the_compose_specification(schema):
+    assert schema["title"] == "Compose Specification"
+    jsonschema.Draft7Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize("stage", ["as written", "interpolated with .env.example"])
+def test_compose_file_validates_against_the_compose_specification(stage, raw_compose, compose, schema):
+    document = raw_compose if stage == "as written" else compose
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(document), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{'/'.join(map(str, e.path))}: {e.message}" for e in errors)
+
+
+def test_schema_validation_catches_a_misspelt_key(compose, schema):
+    """Guards the guard: the schema really constrains service keys."""
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["api"]["helthcheck"] = broken["services"]["api"].pop("healthcheck")
+    assert list(jsonschema.Draft7Validator(schema).iter_errors(broken))
+
+
+def test_interpolation_fails_on_an_undefined_variable():
+    with pytest.raises(KeyError, match="NOT_IN_ENV"):
+        _interpolate("x: ${NOT_IN_ENV:?needed}", {})
+
+
+# --- the stack's shape ----------------------------------------------------------------------------
+
+
+def test_every_service_is_there_with_a_healthcheck(compose):
+    assert set(compose["services"]) == EXPECTED_SERVICES
+    for name, service in compose["services"].items():
+        assert service.get("healthcheck", {}).get("test"), f"service {name} has no healthcheck"
+
+
+def test_dependencies_wait_for_healthy_services(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert dependency in services, f"{name} depends on unknown service {dependency}"
+            assert condition == {"condition": "service_healthy"}, f"{name} -> {dependency}: {condition}"
+    assert "postgres" in services["mlflow"]["depends_on"]
+    assert "prefect-server" in services["flows"]["depends_on"]
+    assert "dagster-code" in services["dagster-webserver"]["depends_on"]
+    assert "mlflow" in services["api"]["depends_on"]
+
+
+def test_volumes_are_named_and_declared(compose):
+    declared = set(compose["volumes"])
+    used = set()
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name} mounts {source}, which does not exist"
+            else:
+                used.add(source)
+    assert used == declared
+
+
+def test_no_secret_is_written_in_the_compose_file():
+    text = COMPOSE_FILE.read_text()
+    example = _env_example()
+    assert example["POSTGRES_PASSWORD"] not in text
+    for line in text.splitlines():
+        if "PASSWORD" in line and ":" in line and not line.strip().startswith("#"):
+            assert "${POSTGRES_PASSWORD" in line, f"a password that does not come from .env: {line.strip()}"
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_every_database_the_services_use_is_created_by_the_init_script(compose):
+    init = compose["services"]["postgres"]["volumes"][1].split(":")[0]
+    sql = (ROOT / init).read_text()
+    created = set(re.findall(r"CREATE DATABASE (\w+)", sql))
+    env = compose["x-energy-env"]
+    assert {env["ENERGY_DAGSTER_DB"], env["ENERGY_MLFLOW_DB"], env["ENERGY_PREFECT_DB"]} == created
+    assert re.search(r"\\connect prefect\s+CREATE EXTENSION IF NOT EXISTS pg_trgm", sql)
+    assert compose["services"]["mlflow"]["command"][3].endswith(f"/{env['ENERGY_MLFLOW_DB']}")
+    prefect_url = compose["services"]["prefect-server"]["environment"]["PREFECT_API_DATABASE_CONNECTION_URL"]
+    assert prefect_url.startswith("postgresql+asyncpg://") and prefect_url.endswith(f"/{env['ENERGY_PREFECT_DB']}")
+
+
+def test_settings_turn_the_compose_environment_into_the_expected_backends(compose, tmp_path):
+    """The containers' entrypoint writes dagster.yaml through energy_assets.settings: run it on the compose env."""
+    env = {**os.environ, **compose["x-energy-env"], "ENERGY_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "energy_assets.settings", "dagster-home"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    written = yaml.safe_load(Path(done.stdout.strip()).read_text())
+    url = env["ENERGY_POSTGRES_URL"]
+    assert written["storage"] == {"postgres": {"postgres_url": f"{url}/{env['ENERGY_DAGSTER_DB']}"}}
+    assert written["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    shown = subprocess.run([sys.executable, "-m", "energy_assets.settings"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert _env_example()["POSTGRES_PASSWORD"] not in shown.stdout, "the settings summary must mask the password"
+    assert "http://mlflow:5000" in shown.stdout
+
+
+# --- commands point at what exists ----------------------------------------------------------------
+
+
+def test_python_modules_named_by_commands_exist(compose):
+    for name, service in compose["services"].items():
+        command = service.get("command") or []
+        for module in filter(None, [_option(command, "-m")]):
+            assert _module_file(module), f"service {name} runs module {module}, which is not in the repository"
+        if command and command[0] == "uvicorn":
+            module, _, attribute = command[1].partition(":")
+            path = _module_file(module)
+            assert path, f"service {name}: uvicorn target {command[1]} has no module file"
+            functions = {n.name for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.FunctionDef)}
+            assert attribute in functions, f"service {name}: {path} defines no {attribute}()"
+
+
+def test_files_named_by_commands_exist_and_are_in_the_image(compose):
+    dockerfile = DOCKERFILE.read_text()
+    for name, service in compose["services"].items():
+        workspace = _option(service.get("command") or [], "-w")
+        if workspace:
+            assert (ROOT / workspace).is_file(), f"service {name} reads {workspace}, which does not exist"
+            assert f"COPY {workspace} " in dockerfile, f"{workspace} is not copied into the image"
+
+
+def test_ports_in_commands_match_published_ports_and_healthchecks(compose):
+    for name, service in compose["services"].items():
+        command = service.get("command") or []
+        port = _option(command, "-p", "--port")
+        if port is None:
+            continue
+        assert int(port) in _container_ports(service), f"service {name} listens on {port} but does not publish or expose it"
+        assert _healthcheck_ports(service) == {int(port)}, f"service {name}'s healthcheck probes another port"
+
+
+def test_dagster_workspace_points_at_the_code_server(compose):
+    workspace = yaml.safe_load((ROOT / "docker" / "workspace.yaml").read_text())
+    (location,) = workspace["load_from"]
+    server = location["grpc_server"]
+    assert server["host"] in compose["services"]
+    code_server = compose["services"][server["host"]]
+    assert int(_option(code_server["command"], "-p")) == server["port"]
+    assert _option(code_server["command"], "-m") == "energy_assets.definitions"
+
+
+def test_published_ports_are_the_ones_make_verify_checks(compose):
+    published = {name: {int(str(p).split(":")[-2]) for p in s.get("ports", [])} for name, s in compose["services"].items()}
+    assert published["dagster-webserver"] == {3000}
+    assert published["mlflow"] == {5000}
+    assert published["prefect-server"] == {4200}
+    assert published["api"] == {8000}
+
+
+def test_mlflow_runs_one_worker_without_job_execution(compose):
+    mlflow = compose["services"]["mlflow"]
+    assert _option(mlflow["command"], "--workers") == "1"
+    assert mlflow["environment"]["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] == "false"
+
+
+# --- images ---------------------------------------------------------------------------------------
+
+
+def _stages() -> dict[str, list[str]]:
+    stages: dict[str, list[str]] = {}
+    current = None
+    for line in DOCKERFILE.read_text().splitlines():
+        match = re.match(r"FROM\s+\S+\s+AS\s+(\S+)", line, re.IGNORECASE)
+        if match:
+            current = match.group(1)
+            stages[current] = []
+        elif current:
+            stages[current].append(line)
+    return stages
+
+
+def test_dockerfile_is_multi_stage_and_services_build_existing_targets(compose):
+    stages = _stages()
+    assert len(stages) >= 4
+    for name, service in compose["services"].items():
+        build = service.get("build")
+        if build:
+            assert (ROOT / build["dockerfile"]).resolve() == DOCKERFILE
+            assert build["target"] in stages, f"service {name} builds unknown target {build['target']}"
+
+
+def test_images_run_as_a_non_root_user():
+    stages = _stages()
+    for target in ("api", "platform"):
+        users = [line.split()[1] for line in stages[target] if line.startswith("USER ")]
+        assert users and users[-1] not in ("root", "0"), f"target {target} runs as root"
+
+
+def test_images_install_exactly_the_lock():
+    stages = _stages()
+    syncs = {name: " ".join(lines) for name, lines in stages.items() if any("uv sync" in line for line in lines)}
+    assert syncs, "no stage installs from uv.lock"
+    for name, text in syncs.items():
+        assert "--frozen" in text and "--no-dev" in text, f"stage {name} does not install the frozen lock without dev tools"
+    assert "--extra platform" not in syncs["api-deps"]
+    assert "--extra platform" in syncs["platform-deps"]
+    assert "COPY --from=api-deps" in "\n".join(stages["api"])
+
+
+def test_serving_dependencies_exclude_the_platform():
+    """The API image's packages are the lock's closure of pyproject's base dependencies: no Dagster or Prefect."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    packages = {p["name"]: p for p in lock["package"]}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    root = packages[project["name"]]
+    closure, pending = set(), [d["name"] for d in root["dependencies"]]
+    while pending:
+        name = pending.pop()
+        if name in closure:
+            continue
+        closure.add(name)
+        package = packages[name]
+        pending += [d["name"] for d in package.get("dependencies", [])]
+        for extra in next((d.get("extra", []) for d in root["dependencies"] if d["name"] == name), []):
+            pending += [d["name"] for d in package.get("optional-dependencies", {}).get(extra, [])]
+    assert {"mlflow", "fastapi", "scikit-learn", "psycopg2-binary"} <= closure
+    leaked = sorted(n for n in closure if n.startswith(PLATFORM_ONLY))
+    assert not leaked, f"serving dependencies pull in platform packages: {leaked}"
+    platform = {d["name"] for d in root["optional-dependencies"]["platform"]}
+    assert {"dagster", "dagster-postgres", "prefect"} <= platform
+
+
+def test_entrypoint_writes_dagster_home_through_settings():
+    entrypoint = ROOT / "docker" / "entrypoint.sh"
+    assert os.access(entrypoint, os.X_OK)
+    text = entrypoint.read_text()
+    assert "python -m energy_assets.settings dagster-home" in text and 'exec "$@"' in text
