@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help install data pipeline run ui test lint clean cold-start
+.PHONY: help install data pipeline run ui test lint clean cold-start verify
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -41,6 +41,9 @@ ui: data  ## the UIs only, on the current state
 
 test: data  ## the test suite (materializes the full graph into a temporary ENERGY_HOME)
 	$(RUN)/python -m pytest
+
+verify: install  ## check a running stack (make run or docker compose): every service healthy, the API serving a champion
+	$(RUN)/python -m energy_assets.verify $(VERIFY_ARGS)
 
 cold-start:  ## delete the embedded state (ENERGY_HOME)
 	rm -rf $${ENERGY_HOME:-.energy}
