@@ -1,0 +1,48 @@
+"""The API's own settings, on top of `energy_assets.settings` (which says where MLflow and the data live)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from energy_assets import settings as energy_settings
+from energy_assets.settings import SettingsError
+
+DEFAULT_POLL_SECONDS = 30.0
+# How long start-up waits for the first registry look-up before serving degraded (it goes on behind).
+DEFAULT_STARTUP_WAIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    tracking_uri: str
+    clean_readings_dir: Path
+    poll_seconds: float = DEFAULT_POLL_SECONDS
+    api_token: str | None = None
+    startup_wait_seconds: float = DEFAULT_STARTUP_WAIT_SECONDS
+
+
+def _positive_seconds(key: str, default: float) -> float:
+    text = os.environ.get(key, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{key}={text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise SettingsError(f"{key}={text!r} must be a positive number of seconds")
+    return value
+
+
+def from_environment() -> ApiConfig:
+    """ENERGY_HOME / MLFLOW_TRACKING_URI via energy_assets.settings, plus ENERGY_MODEL_POLL_SECONDS and ENERGY_API_TOKEN."""
+    current = energy_settings.get_settings()
+    return ApiConfig(
+        tracking_uri=current.mlflow_tracking_uri,
+        clean_readings_dir=current.asset_dir / "clean_readings",
+        poll_seconds=_positive_seconds("ENERGY_MODEL_POLL_SECONDS", DEFAULT_POLL_SECONDS),
+        api_token=os.environ.get("ENERGY_API_TOKEN") or None,
+        startup_wait_seconds=_positive_seconds("ENERGY_API_STARTUP_WAIT_SECONDS", DEFAULT_STARTUP_WAIT_SECONDS),
+    )

@@ -1,0 +1,139 @@
+"""Day-ahead forecasts: the clean history a day needs, its planned load schedule, and the forecaster's call.
+
+History comes from the clean readings the pipeline writes (ENERGY_HOME/assets/clean_readings/
+<month>.parquet), read through `CleanHistory`, which re-reads only when the files change.
+
+The planned `load_type` of the forecast day:
+- when the clean readings already hold all 96 intervals of that day, their `load_type` is used
+  (the plant's time-of-use class is planned ahead; this is also how the backtest saw those days);
+- otherwise the plan is derived from history: for each interval, the most frequent load_type of
+  the same weekday over the last four weeks (ties go to the most recent week). The plant's
+  schedule repeats weekly (nights light, Sundays light all day), so this is the plan unless a
+  holiday or shutdown is announced, which the history cannot know.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from energy_assets import schema
+from energy_assets.features.transformers import OFF_LOAD
+
+# Whole days of usage a forecast needs before its day (four weeks of same-weekday lags).
+HISTORY_DAYS = 28
+# Days of history handed to the model: the lags plus room to find the previous day of each kind.
+WINDOW_DAYS = 42
+FIRST_DAY = (pd.Timestamp.min + pd.Timedelta(days=WINDOW_DAYS + 1)).date()
+LAST_DAY = (pd.Timestamp.max - pd.Timedelta(days=2)).date()
+
+
+class ForecastUnavailable(ValueError):
+    """The day cannot be forecast from the history there is; the message says why."""
+
+
+class CleanHistory:
+    """The clean readings of every month, cached until a Parquet file is added, removed or rewritten."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+        self._signature: tuple | None = None
+        self._frame: pd.DataFrame | None = None
+
+    def _files(self) -> list[Path]:
+        return sorted(self.directory.glob("*.parquet")) if self.directory.is_dir() else []
+
+    def frame(self) -> pd.DataFrame:
+        files = self._files()
+        signature = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+        with self._lock:
+            if signature != self._signature:
+                if files:
+                    frame = pd.concat([pd.read_parquet(f, columns=list(schema.COLUMNS)) for f in files], ignore_index=True)
+                    frame = frame.sort_values(schema.TIMESTAMP).drop_duplicates(schema.TIMESTAMP, keep="last")
+                else:
+                    frame = pd.DataFrame({c: pd.Series(dtype=schema.DTYPES[c]) for c in schema.COLUMNS})
+                frame = frame.reset_index(drop=True)
+                frame["_day"] = schema.interval_day(frame[schema.TIMESTAMP]).to_numpy()
+                self._frame, self._signature = frame, signature
+            return self._frame
+
+
+@dataclass(frozen=True)
+class ForecastInput:
+    frame: pd.DataFrame  # history rows, then the 96 rows of the day (usage NaN)
+    load_type_source: str
+    history_days: int
+
+
+def day_timestamps(day: pd.Timestamp) -> pd.Series:
+    """The 96 interval end times of `day`: 00:15 ... 24:00 (00:00 of the next day)."""
+    return pd.Series(pd.date_range(day + schema.INTERVAL, periods=schema.INTERVALS_PER_DAY, freq=schema.INTERVAL))
+
+
+def planned_load_types(history: pd.DataFrame, day: pd.Timestamp) -> list[str]:
+    """Per interval of `day`, the most frequent load_type of the same weekday over the last 4 weeks."""
+    slots: list[Counter] = [Counter() for _ in range(schema.INTERVALS_PER_DAY)]
+    latest: list[str | None] = [None] * schema.INTERVALS_PER_DAY
+    for weeks_back in (4, 3, 2, 1):  # oldest first, so the most recent week breaks ties
+        earlier = day - pd.Timedelta(days=7 * weeks_back)
+        rows = history[history["_day"] == earlier]
+        offsets = ((rows[schema.TIMESTAMP] - earlier) / schema.INTERVAL).astype(int) - 1
+        for slot, load in zip(offsets.to_numpy(), rows["load_type"].to_numpy()):
+            slots[slot][load] += 1
+            latest[slot] = load
+    planned = []
+    for slot, counts in enumerate(slots):
+        if not counts:
+            planned.append(OFF_LOAD)  # nothing known for this slot: assume the off-peak class
+            continue
+        best = max(counts.values())
+        tied = {load for load, n in counts.items() if n == best}
+        planned.append(latest[slot] if latest[slot] in tied else sorted(tied)[0])
+    return planned
+
+
+def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
+    """The forecaster's input for `day`, or ForecastUnavailable saying which history is missing."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ForecastUnavailable(f"day {day} is outside the supported range {FIRST_DAY} to {LAST_DAY}")
+    target = pd.Timestamp(day)
+    needed = pd.date_range(target - pd.Timedelta(days=HISTORY_DAYS), periods=HISTORY_DAYS, freq="D")
+    present = set(history["_day"][history["_day"].isin(needed)].unique())
+    missing = [d for d in needed if d not in present]
+    if missing:
+        if history.empty:
+            covered = "there are no clean readings"
+        else:
+            covered = f"clean readings cover {history['_day'].min().date()} to {history['_day'].max().date()}"
+        raise ForecastUnavailable(
+            f"forecasting {day} needs clean readings on each of the {HISTORY_DAYS} days before it "
+            f"({needed[0].date()} to {needed[-1].date()}); {len(missing)} of them have none "
+            f"(first: {missing[0].date()}); {covered}"
+        )
+    window = history[(history["_day"] >= target - pd.Timedelta(days=WINDOW_DAYS)) & (history["_day"] < target)]
+    own = history[history["_day"] == target]
+    timestamps = day_timestamps(target)
+    calendar = schema.calendar_columns(timestamps)
+    rows = pd.DataFrame({schema.TIMESTAMP: timestamps.to_numpy()})
+    for name in schema.NUMERIC:
+        rows[name] = calendar[name].to_numpy() if name == "nsm" else np.nan
+    rows["week_status"] = calendar["week_status"].to_numpy()
+    rows["day_of_week"] = calendar["day_of_week"].to_numpy()
+    if len(own) == schema.INTERVALS_PER_DAY:
+        rows["load_type"] = own["load_type"].to_numpy()
+        source = "clean_readings"
+    else:
+        rows["load_type"] = planned_load_types(history, target)
+        source = "planned_from_history"
+    frame = pd.concat([window[list(schema.COLUMNS)], rows[list(schema.COLUMNS)]], ignore_index=True)
+    frame[schema.TARGET] = frame[schema.TARGET].astype("float64")
+    history_days = int(window["_day"].nunique())
+    return ForecastInput(frame=frame, load_type_source=source, history_days=history_days)

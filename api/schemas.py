@@ -1,0 +1,201 @@
+"""Request and response models, built from `energy_assets.schema` so the API and the asset checks agree.
+
+Names, types, ranges, units and categories come from the schema module; nothing here repeats a
+range. A reading also has to be consistent the way the asset checks demand: `nsm` on the 15-minute
+grid and equal to the time of day of `timestamp`, and `day_of_week` / `week_status` naming the day
+the interval belongs to (the 00:00 reading closes the day before).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from energy_assets import schema
+
+MAX_BATCH_ROWS = 10_000
+
+_EXAMPLE_READING = {
+    "timestamp": "2018-10-01T08:15:00",
+    "lagging_reactive_power_kvarh": 31.39,
+    "leading_reactive_power_kvarh": 0.0,
+    "co2_tco2": 0.03,
+    "lagging_power_factor": 85.53,
+    "leading_power_factor": 100.0,
+    "nsm": 29700,
+    "week_status": "Weekday",
+    "day_of_week": "Monday",
+    "load_type": "Medium_Load",
+}
+
+
+def _numeric_field(field: schema.NumericField):
+    """A pydantic field with the schema's range; integers stay integers (nsm), NaN/inf are refused."""
+    is_integer = field.name in schema.INTEGER_COLUMNS
+    kind = int if is_integer else float
+    extra = {"multiple_of": schema.NSM_STEP_SECONDS} if field.name == "nsm" else {"allow_inf_nan": False}
+    return (
+        kind,
+        Field(
+            ...,
+            ge=field.minimum,
+            le=field.maximum,
+            strict=is_integer,  # 900.5 or "900" is not an nsm
+            description=f"{field.description} ({field.unit}), between {field.minimum:g} and {field.maximum:g}",
+            **extra,
+        ),
+    )
+
+
+def _category_field(field: schema.CategoryField):
+    return (Literal[field.categories], Field(..., description=f"{field.description}: one of {list(field.categories)}"))
+
+
+def interval_calendar(timestamp: dt.datetime) -> tuple[int, str, str]:
+    """(nsm, day_of_week, week_status) of one interval end time, as `schema.calendar_columns` derives them.
+
+    A scalar form of the schema's vectorized rule, because building a pandas Series per request
+    costs more than the prediction; a test checks both agree over a whole year of intervals.
+    """
+    interval = schema.INTERVAL.to_pytimedelta()
+    day = (timestamp - interval).date()
+    name = schema.WEEKDAYS[day.weekday()]
+    nsm = timestamp.hour * 3600 + timestamp.minute * 60 + timestamp.second
+    return nsm, name, "Weekend" if name in ("Saturday", "Sunday") else "Weekday"
+
+
+class _ReadingBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE_READING]})
+
+    @model_validator(mode="after")
+    def _consistent_calendar(self):
+        ts: dt.datetime = self.timestamp
+        if ts.tzinfo is not None:
+            raise ValueError(
+                "timestamp: give the plant's local time without a UTC offset (e.g. 2018-10-01T08:15:00), "
+                "the way the meter export records it"
+            )
+        nsm, day_name, week_status = interval_calendar(ts)
+        problems = []
+        if self.nsm != nsm:
+            problems.append(f"nsm={self.nsm} but timestamp {ts.isoformat()} is {nsm} s after midnight")
+        if self.day_of_week != day_name:
+            problems.append(f"day_of_week={self.day_of_week!r} but the interval ending {ts.isoformat()} falls on a {day_name}")
+        if self.week_status != week_status:
+            problems.append(f"week_status={self.week_status!r} but the interval ending {ts.isoformat()} falls on a {day_name}")
+        if problems:
+            raise ValueError("inconsistent reading: " + "; ".join(problems))
+        return self
+
+
+# One reading as the estimator takes it: every canonical column but usage_kwh, in schema order.
+Reading = create_model(
+    "Reading",
+    __base__=_ReadingBase,
+    __doc__="One 15-minute interval in the canonical schema, without usage_kwh (the value to predict).",
+    timestamp=(
+        dt.datetime,
+        Field(..., description="End of the 15-minute interval, plant local time (00:00 closes the previous day)"),
+    ),
+    **{f.name: _numeric_field(f) for f in schema.NUMERIC_FIELDS if f.name != schema.TARGET},
+    **{f.name: _category_field(f) for f in schema.CATEGORY_FIELDS},
+)
+assert tuple(Reading.model_fields) == schema.ESTIMATOR_INPUT_COLUMNS, "request model out of step with the schema"
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    readings: list[Reading] = Field(  # type: ignore[valid-type]
+        ..., min_length=1, max_length=MAX_BATCH_ROWS, description=f"1 to {MAX_BATCH_ROWS:,} readings; more are refused with 413."
+    )
+
+
+class Lineage(BaseModel):
+    """Which model made a prediction, and from which data."""
+
+    model_name: str
+    model_version: str
+    mlflow_run_id: str
+    data_version: str | None = Field(None, description="DVC md5 of the raw export the model was trained on")
+
+
+class Prediction(BaseModel):
+    usage_kwh: float = Field(..., description="Estimated electricity use of the interval (kWh)")
+    lineage: Lineage
+
+
+class BatchPrediction(BaseModel):
+    usage_kwh: list[float] = Field(..., description="One estimate per reading, in request order (kWh)")
+    lineage: Lineage
+
+
+class IntervalForecast(BaseModel):
+    timestamp: dt.datetime
+    usage_kwh: float
+    load_type: str = Field(..., description="The planned load class the forecast assumed")
+
+
+class Forecast(BaseModel):
+    day: dt.date
+    load_type_source: Literal["clean_readings", "planned_from_history"] = Field(
+        ..., description="Where the day's planned load_type came from (see docs/api.md)"
+    )
+    history_days: int = Field(..., description="Days of clean history the forecast was made from")
+    intervals: list[IntervalForecast]
+    lineage: Lineage
+
+
+class ServedModel(BaseModel):
+    name: str
+    alias: str
+    version: str
+    mlflow_run_id: str
+    model_uri: str
+    holdout_metrics: dict[str, float]
+    data_version: str | None
+    git_commit: str | None
+    code_version: str | None
+    dagster_run_id: str | None
+    gate_decision: str | None
+    trained_at: str | None = Field(None, description="Start time of the training run (ISO 8601, UTC)")
+    loaded_at: str
+
+
+class ModelsInfo(BaseModel):
+    tracking_uri: str
+    models: list[ServedModel]
+
+
+class ModelHealth(BaseModel):
+    loaded: bool
+    version: str | None = None
+    last_error: str | None = None
+    last_checked: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    tracking_uri: str
+    models: dict[str, ModelHealth]
+
+
+class Ready(BaseModel):
+    ready: bool
+    detail: str
+
+
+class ReloadOutcome(BaseModel):
+    previous_version: str | None
+    version: str | None
+    changed: bool
+    error: str | None = None
+
+
+class ReloadResult(BaseModel):
+    models: dict[str, ReloadOutcome]
+
+
+class ErrorMessage(BaseModel):
+    detail: str
