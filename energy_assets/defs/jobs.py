@@ -9,7 +9,8 @@ from energy_assets.defs.partitions import monthly_partitions
 # the clean data stops the models from training on it.
 energy_pipeline = dg.define_asset_job(
     "energy_pipeline",
-    selection=dg.AssetSelection.all(),
+    # Monitoring assets are materialized by the flows (one month or one scenario per run).
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("monitoring"),
     partitions_def=monthly_partitions,
     hooks={end_mlflow_on_run_finished},
     description="Raw export -> checked monthly readings -> features and split -> models -> gated champions.",
