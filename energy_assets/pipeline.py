@@ -20,6 +20,7 @@ class PipelineResult:
     run_id: str
     success: bool
     counts: dict[str, int] = field(default_factory=dict)
+    checks: dict[str, bool] = field(default_factory=dict)  # every check evaluated in the run: passed?
     failed_checks: dict[str, str] = field(default_factory=dict)
     gate_decisions: dict[str, str] = field(default_factory=dict)
     champions: dict[str, dict] = field(default_factory=dict)
@@ -42,8 +43,17 @@ def _months_in(raw_source: str) -> list[str]:
     return sorted(month_of(validate(frame).clean["timestamp"]).unique())
 
 
-def run_pipeline(raw_source: str | Path | None = None, job_name: str = "energy_pipeline", instance=None) -> PipelineResult:
-    """Materialize `job_name` over every month of the raw source in one run."""
+def run_pipeline(
+    raw_source: str | Path | None = None,
+    job_name: str = "energy_pipeline",
+    instance=None,
+    run_config: dict | None = None,
+) -> PipelineResult:
+    """Materialize `job_name` over every month of the raw source in one run.
+
+    `run_config` is merged into the job's run config, e.g.
+    {"ops": {"usage_estimator": {"config": {"cv_folds": 0}}}}.
+    """
     import dagster as dg
     import mlflow
 
@@ -59,15 +69,18 @@ def run_pipeline(raw_source: str | Path | None = None, job_name: str = "energy_p
         raise SystemExit(f"{source}: no clean reading in the raw source, nothing to materialize")
     register_months(instance, months)
     job = defs.resolve_job_def(job_name)
+    ops = {} if job_name == "retrain_models" else {"raw_readings": {"config": {"path": source}}}
+    ops.update((run_config or {}).get("ops", {}))
     outcome = job.execute_in_process(
         instance=instance,
-        run_config={"ops": {"raw_readings": {"config": {"path": source}}}} if job_name != "retrain_models" else {},
+        run_config={**(run_config or {}), "ops": ops},
         tags={"dagster/asset_partition_range_start": months[0], "dagster/asset_partition_range_end": months[-1]},
         raise_on_error=False,
     )
     result = PipelineResult(run_id=outcome.run_id, success=outcome.success)
     for evaluation in outcome.get_asset_check_evaluations():
         name = evaluation.check_name
+        result.checks[name] = result.checks.get(name, True) and evaluation.passed
         if name.endswith("_beats_champion"):
             result.gate_decisions[evaluation.asset_key.to_user_string()] = evaluation.description or ""
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:

@@ -32,6 +32,11 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 
+# Tracking URIs this module derived itself. mlflow.set_tracking_uri() writes its argument back to
+# the MLFLOW_TRACKING_URI env var, so an env value found here is MLflow's echo, not a user override.
+_DERIVED_TRACKING_URIS: set[str] = set()
+
+
 class SettingsError(ValueError):
     """A configuration value is missing or wrong; the message names the key."""
 
@@ -81,7 +86,11 @@ class Settings:
         return {"sqlite": {"base_dir": str(self.dagster_home / "storage")}}
 
 
-def _database_url(server_url: str | None, database: str, driver: str = "postgresql") -> str:
+# SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; the pinned driver is psycopg2-binary.
+SYNC_DRIVER = "postgresql+psycopg2"
+
+
+def _database_url(server_url: str | None, database: str, driver: str = SYNC_DRIVER) -> str:
     """The URL of one database on the ENERGY_POSTGRES_URL server, with the driver a tool expects."""
     if not server_url:
         raise SettingsError("ENERGY_PROFILE=postgres needs ENERGY_POSTGRES_URL (e.g. postgresql://user:pass@host:5432)")
@@ -117,11 +126,12 @@ def get_settings() -> Settings:
     raw_source = Path(os.environ.get("ENERGY_RAW_CSV", DEFAULT_RAW_SOURCE))
     postgres_url = os.environ.get("ENERGY_POSTGRES_URL")
     tracking_uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if not tracking_uri:
+    if not tracking_uri or tracking_uri in _DERIVED_TRACKING_URIS:
         if profile == "postgres":
             tracking_uri = _database_url(postgres_url, os.environ.get("ENERGY_MLFLOW_DB", "mlflow"))
         else:
             tracking_uri = f"sqlite:///{home / 'mlflow.db'}"  # absolute path: four slashes in all
+        _DERIVED_TRACKING_URIS.add(tracking_uri)
     return Settings(profile=profile, home=home, raw_source=raw_source, mlflow_tracking_uri=tracking_uri, postgres_url=postgres_url)
 
 
@@ -157,7 +167,7 @@ def ensure_experiment(settings: Settings | None = None, name: str = EXPERIMENT_N
     if experiment is not None:
         return experiment.experiment_id
     artifact_location = None
-    if settings.mlflow_tracking_uri.startswith(("sqlite:", "postgresql:")) or "://" not in settings.mlflow_tracking_uri:
+    if settings.mlflow_tracking_uri.startswith(("sqlite:", "postgresql")) or "://" not in settings.mlflow_tracking_uri:
         settings.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
         artifact_location = settings.mlflow_artifact_root.as_uri()
     return mlflow.create_experiment(name, artifact_location=artifact_location)

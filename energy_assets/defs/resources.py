@@ -79,22 +79,21 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
 @dg.resource(config_schema=CONFIG_SCHEMA, description="dagster-mlflow's tracking run, with the experiment kept under ENERGY_HOME")
 def mlflow_tracking(context) -> MlFlow:
-    """dagster-mlflow's `mlflow_tracking`, after making sure the experiment's artifacts land under ENERGY_HOME.
+    """dagster-mlflow's `mlflow_tracking`, on the store the settings name when the run starts.
 
-    dagster-mlflow would create the experiment with MLflow's default artifact root (./mlruns in the
-    working directory); creating it first keeps the embedded state in one folder.
+    The tracking URI is resolved per run (not when the code location loads), and the experiment is
+    created first: dagster-mlflow would give it MLflow's default artifact root (./mlruns in the
+    working directory), while the embedded state belongs in ENERGY_HOME.
     """
-    settings.ensure_experiment(name=context.resource_config["experiment_name"])
+    settings.ensure_experiment(name=context.resource_config["experiment_name"])  # sets the tracking URI
     return MlFlow(context)
 
 
 def mlflow_resource() -> dg.ResourceDefinition:
-    current = settings.get_settings()
     return mlflow_tracking.configured(
         {
             "experiment_name": settings.EXPERIMENT_NAME,
-            "mlflow_tracking_uri": current.mlflow_tracking_uri,
-            "extra_tags": {"energy_profile": current.profile},
+            "mlflow_tracking_uri": None,  # resolved per run from the settings, see above
         }
     )
 
@@ -107,10 +106,14 @@ def child_run(tracking: MlFlow, run_name: str, tags: dict[str, str]):
     dagster-mlflow's hook has ended the parent run because another step failed.
     """
     client = mlflow.MlflowClient()
+    # dagster-mlflow leaves `mlflow_run_id` None in the process that started the parent run, and a
+    # tracking server rejects a None tag (a SQL store silently dropped the nesting).
+    active = mlflow.active_run()
+    parent = tracking.mlflow_run_id or (active.info.run_id if active else tracking._get_current_run_id())
     run = client.create_run(
         experiment_id=tracking.experiment.experiment_id,
         run_name=run_name,
-        tags={MLFLOW_PARENT_RUN_ID: tracking.mlflow_run_id, **tags},
+        tags={**({MLFLOW_PARENT_RUN_ID: parent} if parent else {}), **tags},
     )
     with mlflow.start_run(run_id=run.info.run_id, nested=True) as active:
         yield active

@@ -30,7 +30,11 @@ def _validated(raw: pd.DataFrame) -> ValidatedReadings:
 @dg.asset(group_name="ingest", kinds={"pandas", "parquet"}, description="Every row of the raw export, as text, with its file and line.")
 def raw_readings(context: dg.AssetExecutionContext, config: RawSourceConfig) -> dg.Output[pd.DataFrame]:
     path = config.path or str(get_settings().raw_source)
-    frame, version, files = reader.read_raw(path, config_key=RAW_PATH_KEY)
+    try:
+        frame, version, files = reader.read_raw(path, config_key=RAW_PATH_KEY)
+    except (FileNotFoundError, reader.RawSourceError, schema.SchemaError) as error:
+        # A plain, user-facing message instead of a stack trace: the path and the key to change.
+        raise dg.Failure(description=str(error)) from error
     months = sorted(month_of(_validated(frame).clean[schema.TIMESTAMP]).unique())
     new_months = register_months(context.instance, months)
     return dg.Output(
