@@ -184,8 +184,8 @@ def test_settings_turn_the_compose_environment_into_the_expected_backends(compos
     )
     assert done.returncode == 0, done.stderr
     written = yaml.safe_load(Path(done.stdout.strip()).read_text())
-    url = env["ENERGY_POSTGRES_URL"]
-    assert written["storage"] == {"postgres": {"postgres_url": f"{url}/{env['ENERGY_DAGSTER_DB']}"}}
+    server = env["ENERGY_POSTGRES_URL"].split("://", 1)[1]
+    assert written["storage"] == {"postgres": {"postgres_url": f"postgresql+psycopg2://{server}/{env['ENERGY_DAGSTER_DB']}"}}
     assert written["run_coordinator"]["class"] == "QueuedRunCoordinator"
     shown = subprocess.run([sys.executable, "-m", "energy_assets.settings"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert _env_example()["POSTGRES_PASSWORD"] not in shown.stdout, "the settings summary must mask the password"

@@ -67,6 +67,22 @@ class EstimatorFeatures(TransformerMixin, BaseEstimator):
         return np.asarray(self.feature_names_, dtype=object)
 
 
+def _previous_days_of_kind(kind_by_day: pd.Series, count: int) -> list[dict[pd.Timestamp, pd.Timestamp]]:
+    """For every day, its `count` most recent earlier days of the same kind (newest first; NaT if fewer).
+
+    Only days strictly before a day are looked at, so what a day maps to is known at the end of
+    the day before it. The kind comes from the planned schedule, which is known in advance.
+    """
+    previous: list[dict[pd.Timestamp, pd.Timestamp]] = [{} for _ in range(count)]
+    seen: dict[object, list[pd.Timestamp]] = {}
+    for d in kind_by_day.index.sort_values():
+        earlier = seen.setdefault(kind_by_day[d], [])
+        for k in range(count):
+            previous[k][d] = earlier[-1 - k] if k < len(earlier) else pd.NaT
+        earlier.append(d)
+    return previous
+
+
 class DayAheadFeatures(TransformerMixin, BaseEstimator):
     """Features of each interval from what is known at the end of the day before it.
 
@@ -89,7 +105,12 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
         "day_mean_7d_ago",
         "same_type_day_usage",
         "same_type_day_mean",
+        "same_kind_day_usage",
+        "same_kind_slot_mean_3d",
+        "same_kind_day_mean_3d",
     )
+    # How many recent days of the same kind the smoothed same-kind features average over.
+    same_kind_days = 3
 
     def fit(self, X: pd.DataFrame, y=None):
         return self
@@ -105,14 +126,14 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
 
         # A planned off day (Sunday, holiday, shutdown) is one whose every interval is planned light load.
         off_by_day = (X["load_type"] == OFF_LOAD).groupby(day).all()
-        days = off_by_day.index.sort_values()
-        previous_same_type = {}
-        last_seen: dict[bool, pd.Timestamp] = {}
-        for d in days:
-            kind = bool(off_by_day[d])
-            previous_same_type[d] = last_seen.get(kind, pd.NaT)
-            last_seen[kind] = d
-        same_type_day = pd.to_datetime(day.map(previous_same_type))
+        same_type_day = pd.to_datetime(day.map(_previous_days_of_kind(off_by_day, 1)[0]))
+        # Working Saturdays and Sundays run lighter shifts than working weekdays, so the finer
+        # kind (off / working Saturday / working Sunday / working weekday) finds a closer twin.
+        kind_by_day = pd.Series(
+            np.where(off_by_day, "off", off_by_day.index.dayofweek.map({5: "saturday", 6: "sunday"}).fillna("weekday")),
+            index=off_by_day.index,
+        )
+        same_kind_days = [pd.to_datetime(day.map(p)) for p in _previous_days_of_kind(kind_by_day, self.same_kind_days)]
 
         def usage_days_ago(n: int) -> np.ndarray:
             return usage.reindex(ts - pd.Timedelta(days=n)).to_numpy()
@@ -133,6 +154,13 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
         same_slot_ts = same_type_day + schema.INTERVAL * (slot + 1)
         out["same_type_day_usage"] = usage.reindex(same_slot_ts).to_numpy()
         out["same_type_day_mean"] = daily_mean.reindex(same_type_day).to_numpy()
+        same_kind_usage = np.stack([usage.reindex(d + schema.INTERVAL * (slot + 1)).to_numpy() for d in same_kind_days])
+        same_kind_means = np.stack([daily_mean.reindex(d).to_numpy() for d in same_kind_days])
+        out["same_kind_day_usage"] = same_kind_usage[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # no earlier day of the kind -> NaN, as wanted
+            out["same_kind_slot_mean_3d"] = np.nanmean(same_kind_usage, axis=0)
+            out["same_kind_day_mean_3d"] = np.nanmean(same_kind_means, axis=0)
         return out
 
     def get_feature_names_out(self, input_features=None):
