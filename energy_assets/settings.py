@@ -149,12 +149,31 @@ def ensure_dagster_home(settings: Settings | None = None) -> Path:
     if settings.profile == "postgres":
         # A team stack runs dagster-daemon, which dequeues runs and caps their concurrency.
         config["run_coordinator"] = {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator"}
+    config.update(_instance_extra())
     target = home / "dagster.yaml"
     text = yaml.safe_dump(config, sort_keys=False)
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def _instance_extra() -> dict:
+    """Top-level dagster.yaml sections from the file ENERGY_DAGSTER_INSTANCE_EXTRA names, e.g. a
+    `run_launcher` (K8sRunLauncher) or `compute_logs` (S3) when the stack scales out; each replaces
+    the generated section of the same name (docs/deployment.md)."""
+    import yaml
+
+    path = os.environ.get("ENERGY_DAGSTER_INSTANCE_EXTRA")
+    if not path:
+        return {}
+    try:
+        extra = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise SettingsError(f"ENERGY_DAGSTER_INSTANCE_EXTRA={path!r} is not a readable YAML file: {error}") from error
+    if not isinstance(extra, dict):
+        raise SettingsError(f"ENERGY_DAGSTER_INSTANCE_EXTRA={path!r} must hold a mapping of dagster.yaml sections")
+    return extra
 
 
 def ensure_experiment(settings: Settings | None = None, name: str = EXPERIMENT_NAME) -> str:

@@ -323,3 +323,19 @@ def test_entrypoint_writes_dagster_home_through_settings():
     assert os.access(entrypoint, os.X_OK)
     text = entrypoint.read_text()
     assert "python -m energy_assets.settings dagster-home" in text and 'exec "$@"' in text
+
+
+def test_extra_instance_sections_are_merged_into_the_generated_dagster_yaml(compose, tmp_path):
+    """Scaling out (docs/deployment.md) adds dagster.yaml sections through ENERGY_DAGSTER_INSTANCE_EXTRA."""
+    extra = tmp_path / "instance-extra.yaml"
+    extra.write_text("run_launcher:\n  module: dagster_k8s\n  class: K8sRunLauncher\n  config: {job_namespace: energy}\n")
+    env = {**os.environ, **compose["x-energy-env"], "ENERGY_HOME": str(tmp_path), "ENERGY_DAGSTER_INSTANCE_EXTRA": str(extra)}
+    command = [sys.executable, "-m", "energy_assets.settings", "dagster-home"]
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    written = yaml.safe_load(Path(done.stdout.strip()).read_text())
+    assert written["run_launcher"]["class"] == "K8sRunLauncher"
+    assert "postgres" in written["storage"] and written["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    extra.write_text("- not a mapping\n")
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "ENERGY_DAGSTER_INSTANCE_EXTRA" in done.stderr
