@@ -51,13 +51,33 @@ def services() -> list[Service]:
             # One process instead of sixteen: the embedded UI needs no job runner.
             {**base_env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         ),
+        Service(
+            "prefect",
+            "http://127.0.0.1:4200",
+            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", "4200"],
+            {
+                **base_env,
+                "PREFECT_HOME": str(current.prefect_home),
+                "PREFECT_API_DATABASE_CONNECTION_URL": current.prefect_database_url,
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_UI_API_URL": "http://127.0.0.1:4200/api",
+            },
+        ),
+        # The operational flows as scheduled deployments of that server (waits for it to answer).
+        Service(
+            "flows",
+            "http://127.0.0.1:4200/deployments",
+            [sys.executable, "-m", "energy_assets.flows.serve"],
+            {**base_env, "PREFECT_HOME": str(current.prefect_home), "PREFECT_API_URL": "http://127.0.0.1:4200/api"},
+        ),
     ]
     return found
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    wanted = set(sys.argv[1:] if argv is None else argv)  # names of services to start; none: all
     started: list[tuple[Service, subprocess.Popen]] = []
-    for service in services():
+    for service in [s for s in services() if not wanted or s.name in wanted]:
         process = subprocess.Popen(service.command, env={**os.environ, **service.env}, cwd=energy_settings.PROJECT_ROOT)
         started.append((service, process))
         print(f"{service.name:>8}: {service.url}  (pid {process.pid})", flush=True)
