@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,7 @@ from api.schemas import (
     Ready,
     Reading,
     ReloadResult,
+    batch_calendar_problems,
 )
 
 log = logging.getLogger("api")
@@ -51,6 +53,10 @@ log = logging.getLogger("api")
 warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
 
 SERVICE_UNAVAILABLE = {503: {"model": ErrorMessage, "description": "The model is not loaded (the message names it and the registry)"}}
+
+
+def _one_openmp_thread() -> None:
+    threadpool_limits(limits=1, user_api="openmp")
 
 
 class ForecastRejected(Exception):
@@ -91,14 +97,15 @@ def _validation_details(errors) -> list[dict]:
 
 
 def _readings_frame(readings) -> pd.DataFrame:
-    """Validated readings as the estimator's input frame (schema column order and dtypes)."""
-    columns = {name: [getattr(r, name) for r in readings] for name in schema.ESTIMATOR_INPUT_COLUMNS}
-    frame = pd.DataFrame(columns)
-    frame[schema.TIMESTAMP] = pd.to_datetime(frame[schema.TIMESTAMP])
+    """Validated readings as the estimator's input frame (schema column order and dtypes).
+
+    Built column by column from typed arrays: several times faster than letting pandas infer types.
+    """
+    data = {}
     for name in schema.ESTIMATOR_INPUT_COLUMNS:
-        if name in schema.NUMERIC:
-            frame[name] = frame[name].astype(schema.DTYPES[name])
-    return frame
+        values = [getattr(r, name) for r in readings]
+        data[name] = np.array(values, dtype=schema.DTYPES[name])
+    return pd.DataFrame(data, copy=False)
 
 
 def create_app(config: ApiConfig | None = None) -> FastAPI:
@@ -112,6 +119,12 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     metrics.watch(champions)
     history = forecasting.CleanHistory(config.clean_readings_dir)
     bearer = HTTPBearer(auto_error=False, description="ENERGY_API_TOKEN of the server")
+    # Large batches and forecasts run off the event loop, on threads limited to one OpenMP thread
+    # like the loop itself (the limit is per thread).
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="model", initializer=_one_openmp_thread)
+
+    async def model_work(fn):
+        return await asyncio.get_running_loop().run_in_executor(executor, fn)
 
     async def poll_registry() -> None:
         while True:
@@ -140,6 +153,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
             if not first_load.done():
                 first_load.cancel()
             limiter.restore_original_limits()
+            executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="Energy Optimization Copilot API",
@@ -160,7 +174,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
         errors = exc.errors()
         for error in errors:
             loc = tuple(error.get("loc", ()))
-            if error.get("type") == "too_long" and loc[:2] == ("body", "readings"):
+            if error.get("type") == "batch_too_large" or (error.get("type") == "too_long" and loc[:2] == ("body", "readings")):
                 got = (error.get("ctx") or {}).get("actual_length")
                 return JSONResponse(
                     {"detail": f"a batch holds at most {MAX_BATCH_ROWS:,} readings" + (f"; got {got:,}" if got else "")},
@@ -235,10 +249,18 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     async def predict_batch(batch: BatchRequest):
         served = champions.require(ESTIMATOR_MODEL_NAME)
 
-        def run() -> np.ndarray:
-            return served.predict_frame(_readings_frame(batch.readings))
+        def run() -> np.ndarray | list[tuple[int, str]]:
+            aware = [(i, "timestamp: give the plant's local time without a UTC offset") for i, r in enumerate(batch.readings) if r.timestamp.tzinfo]
+            if aware:
+                return aware
+            frame = _readings_frame(batch.readings)
+            problems = batch_calendar_problems(frame)
+            return problems if problems else served.predict_frame(frame)
 
-        values = run() if len(batch.readings) <= 1000 else await asyncio.to_thread(run)
+        values = run() if len(batch.readings) <= 1000 else await model_work(run)
+        if isinstance(values, list):
+            detail = [{"loc": ["body", "readings", row, "timestamp"], "msg": f"readings.{row}: {message}", "type": "value_error"} for row, message in values[:100]]
+            return JSONResponse({"detail": detail}, status_code=422)
         metrics.predictions.labels(served.name, served.version).inc(len(values))
         return _json({"usage_kwh": values.astype(float).tolist(), "lineage": served.lineage()}, served.lineage_headers())
 
@@ -260,7 +282,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
             predicted = served.predict_frame(prepared.frame)[-schema.INTERVALS_PER_DAY:]
             return prepared, predicted
 
-        prepared, predicted = await asyncio.to_thread(run)
+        prepared, predicted = await model_work(run)
         rows = prepared.frame.iloc[-schema.INTERVALS_PER_DAY:]
         intervals = [
             {"timestamp": ts.isoformat(), "usage_kwh": float(value), "load_type": load}

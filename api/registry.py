@@ -231,6 +231,7 @@ class ChampionRegistry:
         pipeline = mlflow.sklearn.load_model(local)
         if not hasattr(pipeline, "named_steps") or {"features", "regressor"} - set(pipeline.named_steps):
             raise TypeError(f"{name} v{version.version} is not a features + regressor pipeline")
+        _check_predicts(name, str(version.version), pipeline, local)
         run = client.get_run(version.run_id) if version.run_id else None
         fast = fastpath.estimator_fast_features(pipeline) if name == ESTIMATOR_MODEL_NAME else None
         return ServedModel(
@@ -245,6 +246,28 @@ class ChampionRegistry:
             pipeline=pipeline,
             fast_features=fast,
         )
+
+
+def _check_predicts(name: str, version: str, pipeline, local_path: str) -> None:
+    """Predict the input example logged with the model before serving it.
+
+    A model pickled against other feature code (a renamed feature, a changed transformer) loads
+    fine and fails on its first request; this finds that at load time, while the old one serves.
+    """
+    from mlflow.models import Model
+
+    example = Model.load(local_path).load_input_example(local_path)
+    if example is None:
+        return
+    frame = pd.DataFrame(example)
+    if schema.TIMESTAMP in frame:
+        frame[schema.TIMESTAMP] = pd.to_datetime(frame[schema.TIMESTAMP])
+    try:
+        predicted = np.asarray(pipeline.named_steps["regressor"].predict(pipeline.named_steps["features"].transform(frame)))
+    except Exception as error:
+        raise RuntimeError(f"{name} v{version} cannot predict its own input example: {_short(error)}") from error
+    if predicted.shape != (len(frame),):
+        raise RuntimeError(f"{name} v{version} returned {predicted.shape} predictions for {len(frame)} example rows")
 
 
 def _short(error: Exception) -> str:
