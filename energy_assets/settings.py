@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RAW_SOURCE = PROJECT_ROOT / "data" / "raw" / "steel_industry_energy.csv"
+# The DVC-tracked raw area: every export in it (*.csv) is read. With only the bundled UCI file in
+# it, the data version is that file's DVC md5.
+RAW_AREA = PROJECT_ROOT / "data" / "raw"
+BUNDLED_EXPORT_NAME = "steel_industry_energy.csv"
+DEFAULT_RAW_SOURCE = RAW_AREA
 EXPERIMENT_NAME = "energy-copilot"
 ESTIMATOR_MODEL_NAME = "energy-usage-estimator"
 FORECASTER_MODEL_NAME = "energy-day-ahead-forecaster"

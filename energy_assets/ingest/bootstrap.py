@@ -15,10 +15,11 @@ import sys
 import yaml
 
 from energy_assets.ingest.reader import file_md5
-from energy_assets.settings import DEFAULT_RAW_SOURCE, PROJECT_ROOT
+from energy_assets.settings import BUNDLED_EXPORT_NAME, PROJECT_ROOT, RAW_AREA
 
-BUNDLED = PROJECT_ROOT / "data" / "uci" / DEFAULT_RAW_SOURCE.name
-DVC_FILE = DEFAULT_RAW_SOURCE.with_name(DEFAULT_RAW_SOURCE.name + ".dvc")
+BUNDLED = PROJECT_ROOT / "data" / "uci" / BUNDLED_EXPORT_NAME
+TRACKED = RAW_AREA / BUNDLED_EXPORT_NAME
+DVC_FILE = RAW_AREA / (BUNDLED_EXPORT_NAME + ".dvc")
 
 
 def dvc(*args: str) -> None:
@@ -28,12 +29,12 @@ def dvc(*args: str) -> None:
 
 def main() -> int:
     recorded = yaml.safe_load(DVC_FILE.read_text())["outs"][0]["md5"]
-    if not DEFAULT_RAW_SOURCE.exists():
-        shutil.copyfile(BUNDLED, DEFAULT_RAW_SOURCE)
-    actual = file_md5(DEFAULT_RAW_SOURCE)
+    if not TRACKED.exists():
+        shutil.copyfile(BUNDLED, TRACKED)
+    actual = file_md5(TRACKED)
     if actual != recorded:
         print(
-            f"{DEFAULT_RAW_SOURCE} has md5 {actual} but {DVC_FILE.name} records {recorded}: "
+            f"{TRACKED} has md5 {actual} but {DVC_FILE.name} records {recorded}: "
             "run `dvc add` on it to record a new version, or `dvc checkout` to restore the recorded one",
             file=sys.stderr,
         )
@@ -41,7 +42,7 @@ def main() -> int:
     if (PROJECT_ROOT / ".git").exists():
         dvc("commit", "--force", "--quiet", str(DVC_FILE.relative_to(PROJECT_ROOT)))  # fills the DVC cache
         dvc("push", "--quiet")
-    print(f"raw data: {DEFAULT_RAW_SOURCE.relative_to(PROJECT_ROOT)} (DVC md5 {actual})")
+    print(f"raw data: {TRACKED.relative_to(PROJECT_ROOT)} (DVC md5 {actual})")
     return 0
 
 
