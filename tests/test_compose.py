@@ -339,3 +339,25 @@ def test_extra_instance_sections_are_merged_into_the_generated_dagster_yaml(comp
     extra.write_text("- not a mapping\n")
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "ENERGY_DAGSTER_INSTANCE_EXTRA" in done.stderr
+
+
+def test_the_api_runs_without_any_platform_package(tmp_path):
+    """What the API image carries is enough: the app and the classes its models unpickle import with
+    Dagster, Prefect and DVC made unimportable."""
+    script = """
+import importlib.abc, sys
+PLATFORM = ("dagster", "dagster_mlflow", "dagster_postgres", "dagster_graphql", "dagster_webserver", "prefect", "dvc")
+class NotInTheServingImage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in PLATFORM:
+            raise ImportError(f"{name} is not in the serving image")
+sys.meta_path.insert(0, NotInTheServingImage())
+import api.app
+from energy_assets.features import transformers
+from energy_assets.training import models
+print(type(api.app.create_app()).__name__)
+"""
+    env = {**os.environ, "ENERGY_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "FastAPI"
