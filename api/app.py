@@ -121,10 +121,12 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     bearer = HTTPBearer(auto_error=False, description="ENERGY_API_TOKEN of the server")
     # Large batches and forecasts run off the event loop, on threads limited to one OpenMP thread
     # like the loop itself (the limit is per thread).
-    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="model", initializer=_one_openmp_thread)
+    pool: dict[str, ThreadPoolExecutor] = {}
 
     async def model_work(fn):
-        return await asyncio.get_running_loop().run_in_executor(executor, fn)
+        if "executor" not in pool:  # made on first use: the app may also be served without its lifespan
+            pool["executor"] = ThreadPoolExecutor(max_workers=2, thread_name_prefix="model", initializer=_one_openmp_thread)
+        return await asyncio.get_running_loop().run_in_executor(pool["executor"], fn)
 
     async def poll_registry() -> None:
         while True:
@@ -153,7 +155,8 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
             if not first_load.done():
                 first_load.cancel()
             limiter.restore_original_limits()
-            executor.shutdown(wait=False, cancel_futures=True)
+            if "executor" in pool:
+                pool.pop("executor").shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="Energy Optimization Copilot API",

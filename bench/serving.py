@@ -1,0 +1,233 @@
+"""`make bench-serving`: this API against `mlflow models serve`, same champion, same load generator, same rows.
+
+Both servers run on loopback with one worker process each and serve models:/energy-usage-estimator@champion
+from the configured registry (ENERGY_HOME, default .energy/: run `make pipeline` first). The load
+generator is a minimal keep-alive HTTP/1.1 client on raw asyncio sockets, in this process, so its own
+cost per request stays far below either server's. Payloads are the same holdout readings for both;
+only the envelope differs (this API takes a reading object, MLflow a `dataframe_split`).
+
+Reported per server: single-row requests/s and p50/p99 latency at concurrency 1 and 16, and the
+latency of a 1,000-row batch; then the ratios. Each figure is the median over --repeats runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from energy_assets import schema  # noqa: E402
+from energy_assets.settings import CHAMPION_ALIAS, ESTIMATOR_MODEL_NAME, get_settings  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(url: str, timeout: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url}: the server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} did not answer 200 within {timeout:.0f} s")
+
+
+def request_bytes(port: int, path: str, body: bytes) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+async def _connection(port: int, requests: list[bytes], count: int, offset: int, latencies: list[float], failures: list[int]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for i in range(count):
+            payload = requests[(offset + i) % len(requests)]
+            start = time.perf_counter()
+            writer.write(payload)
+            status, _ = await _read_response(reader)
+            latencies.append(time.perf_counter() - start)
+            if status != 200:
+                failures.append(status)
+    finally:
+        writer.close()
+
+
+async def drive(port: int, requests: list[bytes], concurrency: int, per_connection: int) -> dict[str, float]:
+    latencies: list[float] = []
+    failures: list[int] = []
+    start = time.perf_counter()
+    await asyncio.gather(*(_connection(port, requests, per_connection, c * 97, latencies, failures) for c in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    if failures:
+        raise SystemExit(f"port {port}: {len(failures)} requests failed, e.g. HTTP {failures[0]}")
+    ordered = sorted(latencies)
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": ordered[len(ordered) // 2] * 1e3,
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1e3,
+    }
+
+
+def api_row(row: pd.Series) -> dict:
+    out = {}
+    for name in schema.ESTIMATOR_INPUT_COLUMNS:
+        value = row[name]
+        if name == schema.TIMESTAMP:
+            out[name] = pd.Timestamp(value).isoformat()
+        elif name in schema.INTEGER_COLUMNS:
+            out[name] = int(value)
+        elif name in schema.NUMERIC:
+            out[name] = float(value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def mlflow_split(rows: list[dict]) -> dict:
+    columns = list(schema.ESTIMATOR_INPUT_COLUMNS)
+    return {"dataframe_split": {"columns": columns, "data": [[r[c] for c in columns] for r in rows]}}
+
+
+def start_servers(api_port: int, mlflow_port: int, tracking_uri: str, log_dir: Path):
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # mlflow execs `uvicorn` by name
+    }
+    api = subprocess.Popen(
+        [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)],
+        cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / "api.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    mlflow = subprocess.Popen(
+        [
+            str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{ESTIMATOR_MODEL_NAME}@{CHAMPION_ALIAS}",
+            "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port), "-w", "1",
+        ],
+        cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / "mlflow.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    return api, mlflow
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--single-requests", type=int, default=2000, help="single-row requests per run at concurrency 1")
+    parser.add_argument("--batch-requests", type=int, default=40, help="1,000-row requests per run")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+
+    current = get_settings()
+    holdout_path = current.asset_dir / "holdout_readings.parquet"
+    if not holdout_path.exists():
+        raise SystemExit(f"{holdout_path} is missing: run `make pipeline` first (ENERGY_HOME={current.home})")
+    rows = [api_row(r) for _, r in pd.read_parquet(holdout_path).head(1000).iterrows()]
+    log_dir = current.home / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    api_port, mlflow_port = free_port(), free_port()
+    api, mlflow = start_servers(api_port, mlflow_port, current.mlflow_tracking_uri, log_dir)
+    try:
+        wait_until(f"http://127.0.0.1:{api_port}/ready", 180, api)
+        wait_until(f"http://127.0.0.1:{mlflow_port}/ping", 180, mlflow)
+        targets = {
+            "api": (api_port, [request_bytes(api_port, "/predict", json.dumps(r).encode()) for r in rows[:200]],
+                    [request_bytes(api_port, "/predict/batch", json.dumps({"readings": rows}).encode())]),
+            "mlflow": (mlflow_port, [request_bytes(mlflow_port, "/invocations", json.dumps(mlflow_split([r])).encode()) for r in rows[:200]],
+                       [request_bytes(mlflow_port, "/invocations", json.dumps(mlflow_split(rows)).encode())]),
+        }
+        runs: dict[str, dict[str, list[float]]] = {name: {} for name in targets}
+        for repeat in range(args.repeats):
+            for name, (port, singles, batch) in targets.items():
+                asyncio.run(drive(port, singles, 1, 200))  # warm-up
+                c1 = asyncio.run(drive(port, singles, 1, args.single_requests))
+                c16 = asyncio.run(drive(port, singles, 16, max(args.single_requests // 16 * 2, 50)))
+                b = asyncio.run(drive(port, batch, 1, args.batch_requests))
+                figures = {
+                    "c1_rps": c1["rps"], "c1_p50_ms": c1["p50_ms"], "c1_p99_ms": c1["p99_ms"],
+                    "c16_rps": c16["rps"], "c16_p50_ms": c16["p50_ms"], "c16_p99_ms": c16["p99_ms"],
+                    "batch1000_p50_ms": b["p50_ms"], "batch1000_p99_ms": b["p99_ms"],
+                }
+                for key, value in figures.items():
+                    runs[name].setdefault(key, []).append(value)
+                print(f"run {repeat + 1} {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()), flush=True)
+    finally:
+        stop(api)
+        stop(mlflow)
+
+    medians = {name: {k: statistics.median(v) for k, v in figures.items()} for name, figures in runs.items()}
+    ratios = {
+        "c1_rps": medians["api"]["c1_rps"] / medians["mlflow"]["c1_rps"],
+        "c16_rps": medians["api"]["c16_rps"] / medians["mlflow"]["c16_rps"],
+        "batch1000_latency": medians["mlflow"]["batch1000_p50_ms"] / medians["api"]["batch1000_p50_ms"],
+    }
+    print(f"\nmedians over {args.repeats} runs on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})")
+    print("| figure | this API | mlflow models serve | API / mlflow |")
+    print("| --- | ---: | ---: | ---: |")
+    for key in medians["api"]:
+        a, m = medians["api"][key], medians["mlflow"][key]
+        factor = a / m if key.endswith("rps") else m / a
+        print(f"| {key} | {a:.2f} | {m:.2f} | {factor:.1f}x |")
+    goals = {
+        "c16 single-row throughput >= 3x mlflow": ratios["c16_rps"] >= 3,
+        "c1 single-row p50 <= 2 ms": medians["api"]["c1_p50_ms"] <= 2.0,
+        "1,000-row batch p50 <= 20 ms": medians["api"]["batch1000_p50_ms"] <= 20.0,
+    }
+    for goal, met in goals.items():
+        print(f"goal {goal}: {'met' if met else 'NOT met'}")
+    if args.json:
+        args.json.write_text(json.dumps({"medians": medians, "ratios": ratios, "goals": goals}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
