@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help install data pipeline run ui flows test lint clean cold-start verify
+.PHONY: help install data pipeline run ui flows serve bench-serving test lint clean cold-start verify
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -33,11 +33,17 @@ data: install  ## put the bundled UCI export in place as the DVC-tracked raw fil
 pipeline: data  ## materialize the whole asset graph (non-interactive) and print a summary
 	$(RUN)/python -m energy_assets.pipeline
 
-run: pipeline  ## pipeline, then the Dagster UI (:3000), the MLflow UI (:5000), Prefect (:4200) with the served flows, until Ctrl-C
+run: pipeline  ## pipeline, then the Dagster UI (:3000), the MLflow UI (:5000), Prefect (:4200) with the served flows, the API (:8000), until Ctrl-C
 	$(RUN)/python -m energy_assets.services
 
 flows: data  ## the Prefect server (:4200) and the operational flows served with their schedules, until Ctrl-C
 	$(RUN)/python -m energy_assets.services prefect flows
+
+serve: install  ## the prediction API alone on http://127.0.0.1:8000 (docs at /docs), serving the registry's champions
+	$(RUN)/python -m api
+
+bench-serving: install  ## this API vs `mlflow models serve` on the current champion (run `make pipeline` first)
+	$(RUN)/python bench/serving.py
 
 ui: data  ## the UIs only, on the current state
 	$(RUN)/python -m energy_assets.services

@@ -70,6 +70,13 @@ def services() -> list[Service]:
             [sys.executable, "-m", "energy_assets.flows.serve"],
             {**base_env, "PREFECT_HOME": str(current.prefect_home), "PREFECT_API_URL": "http://127.0.0.1:4200/api"},
         ),
+        # The prediction service over the champions of the same registry (docs at /docs).
+        Service(
+            "api",
+            "http://127.0.0.1:8000/docs",
+            [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", "8000"],
+            base_env,
+        ),
     ]
     return found
 
