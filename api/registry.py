@@ -274,12 +274,3 @@ def _short(error: Exception) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return text[:300]
 
-
-def frame_of(readings: list[dict], columns: tuple[str, ...] = schema.ESTIMATOR_INPUT_COLUMNS) -> pd.DataFrame:
-    """Validated readings as a frame in the schema's column order and dtypes."""
-    frame = pd.DataFrame.from_records(readings, columns=list(columns))
-    frame[schema.TIMESTAMP] = pd.to_datetime(frame[schema.TIMESTAMP])
-    for name in columns:
-        if name in schema.NUMERIC:
-            frame[name] = frame[name].astype(schema.DTYPES[name])
-    return frame

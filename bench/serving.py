@@ -77,10 +77,15 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, body
 
 
-async def _connection(port: int, requests: list[bytes], count: int, offset: int, latencies: list[float], failures: list[int]) -> None:
+async def _connection(
+    port: int, requests: list[bytes], seconds: float, max_requests: int, offset: int, latencies: list[float], failures: list[int]
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    deadline = time.perf_counter() + seconds
     try:
-        for i in range(count):
+        for i in range(max_requests):
+            if time.perf_counter() > deadline:
+                break
             payload = requests[(offset + i) % len(requests)]
             start = time.perf_counter()
             writer.write(payload)
@@ -92,11 +97,12 @@ async def _connection(port: int, requests: list[bytes], count: int, offset: int,
         writer.close()
 
 
-async def drive(port: int, requests: list[bytes], concurrency: int, per_connection: int) -> dict[str, float]:
+async def drive(port: int, requests: list[bytes], concurrency: int, seconds: float, max_requests: int = 10**9) -> dict[str, float]:
+    """Each of `concurrency` keep-alive connections sends requests back to back for `seconds`."""
     latencies: list[float] = []
     failures: list[int] = []
     start = time.perf_counter()
-    await asyncio.gather(*(_connection(port, requests, per_connection, c * 97, latencies, failures) for c in range(concurrency)))
+    await asyncio.gather(*(_connection(port, requests, seconds, max_requests, c * 97, latencies, failures) for c in range(concurrency)))
     elapsed = time.perf_counter() - start
     if failures:
         raise SystemExit(f"port {port}: {len(failures)} requests failed, e.g. HTTP {failures[0]}")
@@ -168,8 +174,7 @@ def stop(process: subprocess.Popen) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--single-requests", type=int, default=2000, help="single-row requests per run at concurrency 1")
-    parser.add_argument("--batch-requests", type=int, default=40, help="1,000-row requests per run")
+    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each load phase")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
 
@@ -197,10 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, dict[str, list[float]]] = {name: {} for name in targets}
         for repeat in range(args.repeats):
             for name, (port, singles, batch) in targets.items():
-                asyncio.run(drive(port, singles, 1, 200))  # warm-up
-                c1 = asyncio.run(drive(port, singles, 1, args.single_requests))
-                c16 = asyncio.run(drive(port, singles, 16, max(args.single_requests // 16 * 2, 50)))
-                b = asyncio.run(drive(port, batch, 1, args.batch_requests))
+                asyncio.run(drive(port, singles, 1, 2.0))  # warm-up
+                c1 = asyncio.run(drive(port, singles, 1, args.seconds))
+                c16 = asyncio.run(drive(port, singles, 16, args.seconds))
+                b = asyncio.run(drive(port, batch, 1, args.seconds))
                 figures = {
                     "c1_rps": c1["rps"], "c1_p50_ms": c1["p50_ms"], "c1_p99_ms": c1["p99_ms"],
                     "c16_rps": c16["rps"], "c16_p50_ms": c16["p50_ms"], "c16_p99_ms": c16["p99_ms"],
