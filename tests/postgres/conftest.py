@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -238,15 +239,25 @@ def stack(databases, tmp_path_factory):
             logs / "dagster.log",
         ),
     }
+    # The daemon dequeues runs submitted to the webserver (QueuedRunCoordinator in the generated
+    # dagster.yaml) and launches each in its own process; it has no health endpoint of its own.
+    daemon = BackgroundService(
+        "dagster-daemon",
+        [str(BIN / "dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
+        env,
+        services["dagster"].health_url,
+        logs / "dagster-daemon.log",
+    )
     try:
-        for service in services.values():
+        for service in [*services.values(), daemon]:
             service.start()
         for service in services.values():
             service.wait_healthy(timeout=120)
-        yield Stack(databases, home, env, services)
+        yield Stack(databases, home, env, {**services, "dagster-daemon": daemon})
     finally:
-        for service in services.values():
-            service.stop()
+        # In parallel: each may take its grace period to shut down.
+        with ThreadPoolExecutor(len(services) + 1) as pool:
+            list(pool.map(BackgroundService.stop, [daemon, *services.values()]))
 
 
 def run_python(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
