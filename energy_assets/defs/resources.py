@@ -79,22 +79,21 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
 @dg.resource(config_schema=CONFIG_SCHEMA, description="dagster-mlflow's tracking run, with the experiment kept under ENERGY_HOME")
 def mlflow_tracking(context) -> MlFlow:
-    """dagster-mlflow's `mlflow_tracking`, after making sure the experiment's artifacts land under ENERGY_HOME.
+    """dagster-mlflow's `mlflow_tracking`, on the store the settings name when the run starts.
 
-    dagster-mlflow would create the experiment with MLflow's default artifact root (./mlruns in the
-    working directory); creating it first keeps the embedded state in one folder.
+    The tracking URI is resolved per run (not when the code location loads), and the experiment is
+    created first: dagster-mlflow would give it MLflow's default artifact root (./mlruns in the
+    working directory), while the embedded state belongs in ENERGY_HOME.
     """
-    settings.ensure_experiment(name=context.resource_config["experiment_name"])
+    settings.ensure_experiment(name=context.resource_config["experiment_name"])  # sets the tracking URI
     return MlFlow(context)
 
 
 def mlflow_resource() -> dg.ResourceDefinition:
-    current = settings.get_settings()
     return mlflow_tracking.configured(
         {
             "experiment_name": settings.EXPERIMENT_NAME,
-            "mlflow_tracking_uri": current.mlflow_tracking_uri,
-            "extra_tags": {"energy_profile": current.profile},
+            "mlflow_tracking_uri": None,  # resolved per run from the settings, see above
         }
     )
 
