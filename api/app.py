@@ -55,6 +55,30 @@ warnings.filterwarnings("ignore", message="X does not have valid feature names",
 SERVICE_UNAVAILABLE = {503: {"model": ErrorMessage, "description": "The model is not loaded (the message names it and the registry)"}}
 
 
+# 10,000 readings take about 3 MB of JSON; a body far larger is refused before it is read.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class BodySizeLimit:
+    """413 for a request whose Content-Length exceeds MAX_BODY_BYTES, before reading or parsing it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+                    response = JSONResponse(
+                        {"detail": f"request body of {int(value):,} bytes is over the limit of {MAX_BODY_BYTES:,} bytes "
+                         f"(a batch holds at most {MAX_BATCH_ROWS:,} readings)"},
+                        status_code=413,
+                    )
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 def _one_openmp_thread() -> None:
     threadpool_limits(limits=1, user_api="openmp")
 
@@ -170,6 +194,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     app.state.champions = champions
     app.state.metrics = metrics
     app.state.config = config
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)

@@ -68,6 +68,13 @@ def test_batch_over_the_limit_is_413_naming_the_limit(client, reading):
     assert at_limit.status_code == 200 and len(at_limit.json()["usage_kwh"]) == MAX_BATCH_ROWS
 
 
+def test_oversized_body_is_413_before_parsing(client):
+    from api.app import MAX_BODY_BYTES
+
+    response = client.post("/predict/batch", content=b" " * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "over the limit" in response.json()["detail"]
+
+
 @pytest.mark.parametrize(
     ("change", "field", "words"),
     [
