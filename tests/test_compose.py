@@ -361,3 +361,15 @@ print(type(api.app.create_app()).__name__)
     done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "FastAPI"
+
+
+def test_everything_the_dockerfile_copies_exists_and_enters_the_build_context():
+    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    for line in DOCKERFILE.read_text().splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            *sources, _ = line.split()[1:]
+            for source in sources:
+                assert (ROOT / source).exists(), f"the Dockerfile copies {source}, which does not exist"
+                top = source.rstrip("/").split("/")[0]
+                assert source not in ignored and top not in ignored, f"{source} is excluded by .dockerignore"
+    assert {".venv", ".env", ".energy", ".git"} <= set(ignored)
