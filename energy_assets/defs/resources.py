@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,7 +58,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     @staticmethod
     def _write(path: Path, frame: pd.DataFrame) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
+        # A name of its own per writer: two runs may write the same unpartitioned asset at once.
+        tmp = path.with_suffix(f"{path.suffix}.{os.getpid()}.{threading.get_ident()}.tmp")
         frame.to_parquet(tmp, index=False)
         tmp.replace(path)  # readers never see half a file
 
