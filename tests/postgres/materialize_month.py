@@ -30,4 +30,9 @@ result = job.execute_in_process(
     run_config={"ops": {"raw_readings": {"config": {"path": str(get_settings().raw_source)}}}},
     raise_on_error=False,
 )
-print(json.dumps({"month": month, "run_id": result.run_id, "success": result.success}))
+failures = [
+    f"{event.step_key}: {event.event_specific_data.error.message.strip()}"
+    for event in result.all_events
+    if event.is_step_failure and event.event_specific_data and event.event_specific_data.error
+]
+print(json.dumps({"month": month, "run_id": result.run_id, "success": result.success, "failures": failures}))
