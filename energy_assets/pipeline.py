@@ -123,7 +123,10 @@ def champion_summary() -> dict[str, dict]:
 
 
 def format_summary(result: PipelineResult) -> str:
-    lines = [f"Dagster run {result.run_id}: {'succeeded' if result.success else 'failed'}"]
+    status = "succeeded" if result.success else "failed"
+    if result.only_gates_failed:
+        status = "stopped at a champion gate: a candidate that does not beat its champion is not promoted (see the gates below)"
+    lines = [f"Dagster run {result.run_id}: {status}"]
     if result.counts:
         c = result.counts
         lines.append(
@@ -138,7 +141,8 @@ def format_summary(result: PipelineResult) -> str:
             f"MAE {champion['mae']:.3f} kWh, R2 {champion['r2']:.4f}"
         )
     for name, message in result.failed_checks.items():
-        lines.append(f"FAILED check {name}: {message}")
+        if not name.endswith("_beats_champion"):  # gate outcomes are listed above as decisions
+            lines.append(f"FAILED check {name}: {message}")
     if result.running_mlflow_runs:
         lines.append(f"MLflow runs left RUNNING: {result.running_mlflow_runs}")
     return "\n".join(lines)
