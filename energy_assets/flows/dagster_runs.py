@@ -164,16 +164,20 @@ def _graphql_client(url: str):
 def _transport_guard(call, url: str):
     import requests
     from dagster_graphql import DagsterGraphQLClientError
-    from gql.transport.exceptions import TransportServerError
+    from gql.transport.exceptions import TransportClosed, TransportConnectionFailed, TransportServerError
 
+    # Connection-level failures anywhere in the cause chain; a GraphQL error answered by the
+    # server (TransportQueryError) is a real outcome and is not among them.
+    transport = (requests.exceptions.RequestException, TransportServerError, TransportConnectionFailed, TransportClosed, ConnectionError)
     try:
         return call()
-    except DagsterGraphQLClientError as error:
-        if isinstance(error.__cause__, (requests.exceptions.RequestException, TransportServerError, ConnectionError)):
-            raise DagsterTransportError(f"Dagster webserver {url} ({DAGSTER_URL_ENV}): {error}") from error
+    except (DagsterGraphQLClientError, *transport) as error:
+        link: BaseException | None = error
+        while link is not None:
+            if isinstance(link, transport):
+                raise DagsterTransportError(f"Dagster webserver {url} ({DAGSTER_URL_ENV}): {error}") from error
+            link = link.__cause__ or link.__context__
         raise
-    except (requests.exceptions.RequestException, ConnectionError) as error:
-        raise DagsterTransportError(f"Dagster webserver {url} ({DAGSTER_URL_ENV}): {error}") from error
 
 
 def _launch_on_webserver(url: str, job_name: str, run_config: dict, tags: dict[str, str]) -> str:
