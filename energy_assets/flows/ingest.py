@@ -22,7 +22,7 @@ from prefect import flow, task
 from energy_assets import settings as energy_settings
 from energy_assets.flows import dagster_runs
 from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
-from energy_assets.ingest.reader import file_md5, read_export, source_files
+from energy_assets.ingest.reader import file_md5, read_export, read_raw, source_files
 from energy_assets.ingest.validation import month_of, validate
 
 JOB = "ingest_month"
@@ -103,6 +103,20 @@ def _counts_markdown(outcome: IngestOutcome, run: dagster_runs.DagsterRun) -> st
     return "\n".join(lines)
 
 
+def unbuilt_months(area: Path, instance) -> list[str]:
+    """Months of the raw area whose clean partition was never materialized in this instance.
+
+    The clean-readings checks judge the whole clean history (continuity across months), so a first
+    ingest into a new instance builds every month of the raw area, not only the export's.
+    """
+    import dagster as dg
+
+    frame, _, _ = read_raw(area, "ENERGY_RAW_CSV")
+    in_area = set(month_of(validate(frame).clean["timestamp"]).unique())
+    built = instance.get_materialized_partitions(dg.AssetKey("clean_readings"))
+    return sorted(in_area - set(built))
+
+
 @flow(name="ingest", log_prints=True)
 def ingest(export: str) -> IngestOutcome:
     """Ingest `export`: a CSV file (a new export) or a month YYYY-MM already in the raw area (rebuild it)."""
@@ -124,6 +138,7 @@ def ingest(export: str) -> IngestOutcome:
             counts = validated.counts
             _, md5 = version_export(path)
         instance = dagster_runs.instance()
+        months = sorted(set(months) | set(unbuilt_months(area, instance)))
         tags = dagster_runs.month_tags(months, instance)
         run = require_success(run_dagster_job(JOB, {"ops": {"raw_readings": {"config": {"path": str(area)}}}}, tags))
         source_counts = {k: int(v) for k, v in run.metadata_of("rejected_readings").items() if k in ("raw_rows", "clean_rows", "rejected_rows", "exact_duplicates_dropped")}

@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from energy_assets.flows import dagster_runs
@@ -89,3 +90,16 @@ def test_ingest_of_an_export_with_a_gap_fails_with_the_check_message(ingest_home
     with isolated_home(root / "home", ENERGY_RAW_CSV=str(area)):
         with pytest.raises(dagster_runs.DagsterRunFailed, match="check_continuity"):
             ingest(str(export))
+
+
+def test_a_first_ingest_into_a_new_instance_builds_every_month_of_the_raw_area(tmp_path):
+    """A new export ingested before any pipeline run: the months already in the raw area are built too."""
+    area = dvc_project(tmp_path / "repo")
+    export = tmp_path / "export-2019-01.csv"
+    export_2019(export, month=1)
+    with isolated_home(tmp_path / "home", ENERGY_RAW_CSV=str(area)):
+        outcome = ingest(str(export))
+        built = dagster_runs.instance().get_materialized_partitions(dg.AssetKey("clean_readings"))
+    assert outcome.months == [f"2018-{m:02d}" for m in range(1, 13)] + ["2019-01"]
+    assert outcome.clean_rows_per_month["2019-01"] == 31 * 96
+    assert set(built) == set(outcome.months)
