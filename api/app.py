@@ -25,12 +25,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from threadpoolctl import threadpool_limits
 
 from energy_assets import schema
-from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
+from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME, masked
 
 from api import forecast as forecasting
 from api.config import ApiConfig, from_environment
 from api.metrics import ApiMetrics, MetricsMiddleware
-from api.registry import ChampionRegistry, ModelNotServed, redact
+from api.registry import ChampionRegistry, ModelNotServed
 from api.schemas import (
     MAX_BATCH_ROWS,
     BatchPrediction,
@@ -230,7 +230,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
                 "last_error": status.last_error,
                 "last_checked": status.last_checked,
             }
-        return {"status": "ok" if champions.healthy else "degraded", "tracking_uri": redact(config.tracking_uri), "models": models}
+        return {"status": "ok" if champions.healthy else "degraded", "tracking_uri": masked(config.tracking_uri), "models": models}
 
     @app.get(
         "/ready",
@@ -245,7 +245,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
         missing = [n for n in champions.names if champions.get(n) is None]
         reasons = "; ".join(f"{n}: {champions.status(n).last_error or 'not loaded yet'}" for n in missing)
         return JSONResponse(
-            {"ready": False, "detail": f"no champion loaded from {redact(config.tracking_uri)} for {reasons}"}, status_code=503
+            {"ready": False, "detail": f"no champion loaded from {masked(config.tracking_uri)} for {reasons}"}, status_code=503
         )
 
     @app.post(
@@ -328,7 +328,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
 
     @app.get("/model", response_model=ModelsInfo, tags=["models"], summary="Lineage and holdout metrics of each served model")
     async def model_info():
-        return {"tracking_uri": redact(config.tracking_uri), "models": [m.describe() for m in champions.served()]}
+        return {"tracking_uri": masked(config.tracking_uri), "models": [m.describe() for m in champions.served()]}
 
     @app.post(
         "/admin/reload",

@@ -20,7 +20,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from energy_assets import lineage, schema
-from energy_assets.settings import CHAMPION_ALIAS, ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
+from energy_assets.settings import CHAMPION_ALIAS, ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME, masked
 
 from api import fastpath
 
@@ -28,15 +28,6 @@ log = logging.getLogger("api.registry")
 
 SERVED_MODEL_NAMES = (ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME)
 METRIC_TAGS = {"rmse": lineage.TAG_HOLDOUT_RMSE, "mae": lineage.TAG_HOLDOUT_MAE, "r2": lineage.TAG_HOLDOUT_R2}
-
-
-def redact(uri: str) -> str:
-    """A store URI without its password, fit for messages and /health."""
-    scheme, separator, rest = uri.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not separator or not at or ":" not in credentials:
-        return uri
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def _utc_iso(millis: int | None) -> str | None:
@@ -161,7 +152,7 @@ class ChampionRegistry:
             reason = self._status[name].last_error or "not loaded yet"
             raise ModelNotServed(
                 f"model {name}@{self.alias} is not available from the MLflow registry at "
-                f"{redact(self.tracking_uri)}: {reason}"
+                f"{masked(self.tracking_uri)}: {reason}"
             )
         return served
 

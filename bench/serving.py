@@ -115,18 +115,7 @@ async def drive(port: int, requests: list[bytes], concurrency: int, seconds: flo
 
 
 def api_row(row: pd.Series) -> dict:
-    out = {}
-    for name in schema.ESTIMATOR_INPUT_COLUMNS:
-        value = row[name]
-        if name == schema.TIMESTAMP:
-            out[name] = pd.Timestamp(value).isoformat()
-        elif name in schema.INTEGER_COLUMNS:
-            out[name] = int(value)
-        elif name in schema.NUMERIC:
-            out[name] = float(value)
-        else:
-            out[name] = str(value)
-    return out
+    return schema.reading_json(row)
 
 
 def mlflow_split(rows: list[dict]) -> dict:

@@ -132,6 +132,22 @@ def calendar_columns(timestamps: pd.Series) -> pd.DataFrame:
     )
 
 
+def reading_json(row, columns: tuple[str, ...] = ESTIMATOR_INPUT_COLUMNS) -> dict:
+    """One reading (a row of a canonical frame) as JSON types: what the API takes in a request body."""
+    body = {}
+    for name in columns:
+        value = row[name]
+        if name == TIMESTAMP:
+            body[name] = pd.Timestamp(value).isoformat()
+        elif name in INTEGER_COLUMNS:
+            body[name] = int(value)
+        elif name in NUMERIC:
+            body[name] = float(value)
+        else:
+            body[name] = str(value)
+    return body
+
+
 class SchemaError(ValueError):
     """A table does not have the canonical columns or types."""
 

@@ -101,10 +101,10 @@ def _database_url(server_url: str | None, database: str, driver: str = SYNC_DRIV
     base = server_url.rstrip("/")
     scheme, separator, rest = base.partition("://")
     if not separator or not scheme.startswith("postgres") or not rest:
-        raise SettingsError(f"ENERGY_POSTGRES_URL must look like postgresql://user:pass@host:5432, got {_masked(server_url)!r}")
+        raise SettingsError(f"ENERGY_POSTGRES_URL must look like postgresql://user:pass@host:5432, got {masked(server_url)!r}")
     if "/" in rest:
         raise SettingsError(
-            f"ENERGY_POSTGRES_URL names the server only (no database path), got {_masked(server_url)!r}; "
+            f"ENERGY_POSTGRES_URL names the server only (no database path), got {masked(server_url)!r}; "
             "the databases come from ENERGY_DAGSTER_DB, ENERGY_MLFLOW_DB and ENERGY_PREFECT_DB"
         )
     if not database:
@@ -112,7 +112,7 @@ def _database_url(server_url: str | None, database: str, driver: str = SYNC_DRIV
     return f"{driver}://{rest}/{database}"
 
 
-def _masked(url: str) -> str:
+def masked(url: str) -> str:
     """A URL with its password replaced, for messages and logs."""
     scheme, separator, rest = url.partition("://")
     credentials, at, host = rest.rpartition("@")
@@ -215,10 +215,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"profile        {current.profile}")
         print(f"ENERGY_HOME    {current.home}")
         print(f"raw source     {current.raw_source}")
-        print(f"mlflow         {_masked(current.mlflow_tracking_uri)}")
+        print(f"mlflow         {masked(current.mlflow_tracking_uri)}")
         storage = current.dagster_storage_config()
-        print(f"dagster        {_masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}")
-        print(f"prefect        {_masked(current.prefect_database_url)}")
+        print(f"dagster        {masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}")
+        print(f"prefect        {masked(current.prefect_database_url)}")
     except SettingsError as error:
         print(f"settings error: {error}", file=sys.stderr)
         return 2

@@ -17,18 +17,7 @@ def reading_json(row: pd.Series) -> dict:
     """A clean reading as the API takes it: every estimator input column, JSON-typed."""
     from energy_assets import schema
 
-    body = {}
-    for name in schema.ESTIMATOR_INPUT_COLUMNS:
-        value = row[name]
-        if name == schema.TIMESTAMP:
-            body[name] = pd.Timestamp(value).isoformat()
-        elif name in schema.INTEGER_COLUMNS:
-            body[name] = int(value)
-        elif name in schema.NUMERIC:
-            body[name] = float(value)
-        else:
-            body[name] = str(value)
-    return body
+    return schema.reading_json(row)
 
 
 def free_port() -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from energy_assets.settings import SettingsError, _masked
+from energy_assets.settings import SettingsError, masked
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -44,7 +44,7 @@ def postgres_server() -> str:
     try:
         _connect().close()
     except Exception as error:  # any reason it cannot be reached: refused, auth, missing driver
-        message = f"no PostgreSQL reachable at {_masked(SERVER_URL)} (ENERGY_TEST_POSTGRES_URL): {str(error).strip()}"
+        message = f"no PostgreSQL reachable at {masked(SERVER_URL)} (ENERGY_TEST_POSTGRES_URL): {str(error).strip()}"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true requires the PostgreSQL tests to run, but {message}", pytrace=False)
         pytest.skip(message)
