@@ -71,9 +71,11 @@ def run_pipeline(
     job = defs.resolve_job_def(job_name)
     ops = {} if job_name == "retrain_models" else {"raw_readings": {"config": {"path": source}}}
     ops.update((run_config or {}).get("ops", {}))
+    # The console shows INFO and up; every event, DEBUG included, is still in the run's log in the UI.
+    loggers = {"console": {"config": {"log_level": "INFO"}}}
     outcome = job.execute_in_process(
         instance=instance,
-        run_config={**(run_config or {}), "ops": ops},
+        run_config={"loggers": loggers, **(run_config or {}), "ops": ops},
         tags={"dagster/asset_partition_range_start": months[0], "dagster/asset_partition_range_end": months[-1]},
         raise_on_error=False,
     )
