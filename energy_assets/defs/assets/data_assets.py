@@ -9,7 +9,7 @@ from energy_assets import schema
 from energy_assets.defs.partitions import monthly_partitions, register_months
 from energy_assets.features.transformers import DayAheadFeatures, EstimatorFeatures
 from energy_assets.ingest import reader
-from energy_assets.ingest.validation import ValidatedReadings, month_of, validate
+from energy_assets.ingest.validation import month_of, validate
 from energy_assets.settings import get_settings
 from energy_assets.training.evaluation import HOLDOUT_START, time_split
 
@@ -23,10 +23,6 @@ class RawSourceConfig(dg.Config):
     )
 
 
-def _validated(raw: pd.DataFrame) -> ValidatedReadings:
-    return validate(raw.drop(columns=["data_version"], errors="ignore"))
-
-
 @dg.asset(group_name="ingest", kinds={"pandas", "parquet"}, description="Every row of the raw export, as text, with its file and line.")
 def raw_readings(context: dg.AssetExecutionContext, config: RawSourceConfig) -> dg.Output[pd.DataFrame]:
     path = config.path or str(get_settings().raw_source)
@@ -35,7 +31,7 @@ def raw_readings(context: dg.AssetExecutionContext, config: RawSourceConfig) -> 
     except (FileNotFoundError, reader.RawSourceError, schema.SchemaError) as error:
         # A plain, user-facing message instead of a stack trace: the path and the key to change.
         raise dg.Failure(description=str(error)) from error
-    months = sorted(month_of(_validated(frame).clean[schema.TIMESTAMP]).unique())
+    months = sorted(month_of(validate(frame).clean[schema.TIMESTAMP]).unique())
     new_months = register_months(context.instance, months)
     return dg.Output(
         frame,
@@ -57,7 +53,7 @@ def raw_readings(context: dg.AssetExecutionContext, config: RawSourceConfig) -> 
     description="Raw rows that need a judgement, each with every reason it was rejected. Counts add up with the clean rows.",
 )
 def rejected_readings(raw_readings: pd.DataFrame) -> dg.Output[pd.DataFrame]:
-    validated = _validated(raw_readings)
+    validated = validate(raw_readings)
     counts = validated.counts
     accounted = counts["clean_rows"] + counts["rejected_rows"] + counts["exact_duplicates_dropped"]
     return dg.Output(
@@ -79,7 +75,7 @@ def rejected_readings(raw_readings: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     description="Validated readings in the canonical schema, one partition per month (by interval start).",
 )
 def clean_readings(context: dg.AssetExecutionContext, raw_readings: pd.DataFrame) -> dg.Output[dict[str, pd.DataFrame]]:
-    clean = _validated(raw_readings).clean
+    clean = validate(raw_readings).clean
     month = month_of(clean[schema.TIMESTAMP])
     parts = {key: clean[month.to_numpy() == key].reset_index(drop=True) for key in context.partition_keys}
     rows = {key: len(frame) for key, frame in parts.items()}
