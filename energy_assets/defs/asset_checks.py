@@ -95,11 +95,13 @@ def check_day_of_week_consistent(clean_readings: pd.DataFrame) -> dg.AssetCheckR
     return _result(problems)
 
 
-@dg.asset_check(asset=rejected_readings, description=f"Warns when more than {MAX_REJECTED_SHARE:.0%} of raw rows are rejected.")
-def check_rejected_share(context: dg.AssetCheckExecutionContext, rejected_readings: pd.DataFrame) -> dg.AssetCheckResult:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey("rejected_readings"))
-    counts = event.asset_materialization.metadata if event else {}
-    raw_rows = int(counts["raw_rows"].value) if "raw_rows" in counts else 0
+@dg.asset_check(
+    asset=rejected_readings,
+    additional_ins={"raw_readings": dg.AssetIn()},  # the same raw rows the rejected ones came from
+    description=f"Warns when more than {MAX_REJECTED_SHARE:.0%} of raw rows are rejected.",
+)
+def check_rejected_share(rejected_readings: pd.DataFrame, raw_readings: pd.DataFrame) -> dg.AssetCheckResult:
+    raw_rows = len(raw_readings)
     share = len(rejected_readings) / raw_rows if raw_rows else 0.0
     return dg.AssetCheckResult(
         passed=share <= MAX_REJECTED_SHARE,
