@@ -139,7 +139,11 @@ def _parse_numbers(text: pd.Series, decimal: str, integer: bool) -> pd.DataFrame
         text = text.str.replace(",", ".", regex=False).where(~text.str.contains(".", regex=False), "not a number")
     number = pd.to_numeric(text, errors="coerce")
     point = text.str.find(".")
-    decimals = np.where(point >= 0, text.str.len() - point - 1, 0)
+    # Decimals written; an integer counts its trailing zeros as negative decimals (3170 Wh: -1),
+    # and a value without significant digits tells nothing (NaN, left out of the quantile).
+    whole = text.str.lstrip("+-")
+    zeros = whole.str.len() - whole.str.rstrip("0").str.len()
+    decimals = np.where(point >= 0, text.str.len() - point - 1, np.where(whole.str.strip("0") == "", np.nan, -zeros))
     integral = text.str.fullmatch(r"[+-]?\d+\.0*").to_numpy(dtype=bool) if integer else np.zeros(len(text), dtype=bool)
     return pd.DataFrame({"number": number.to_numpy(dtype=float), "decimals": decimals, "integral": integral})
 
@@ -183,7 +187,7 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
         scale = source_map.scale(name)
         parsed = _per_value(texts[name], lambda u: _parse_numbers(u, source_map.decimal, name in schema.INTEGER_COLUMNS))
         number = parsed["number"] * scale
-        decimals = parsed["decimals"].to_numpy()
+        decimals = parsed["decimals"].dropna().to_numpy()
         if name in schema.INTEGER_COLUMNS:
             _count(normalized, INTEGRAL_FLOAT, name, parsed["integral"].to_numpy())
         tolerances[name] = 0.5 * 10.0 ** (-int(np.quantile(decimals, 0.99))) * scale if len(decimals) else 0.5 * scale
@@ -215,9 +219,10 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
         _add_reason(reasons, folded.isna(), f"unknown category: '{name}'='", text, f"' (allowed: {list(allowed)})")
         values[name] = folded
 
-    # Calendar consistency, against the interval's time as written and the day it belongs to
-    seconds = (dated - dated.dt.normalize()).dt.total_seconds()
-    nsm_mismatch = dated.notna() & nsm.notna() & ~off_grid & (seconds != nsm)
+    # Calendar consistency, in plant time: nsm is the interval end's time of day (0 at midnight),
+    # day_of_week and week_status name the day the interval belongs to.
+    seconds = (timestamp - timestamp.dt.normalize()).dt.total_seconds()
+    nsm_mismatch = timestamp.notna() & nsm.notna() & ~off_grid & (seconds != nsm)
     _add_reason(reasons, nsm_mismatch, "inconsistent nsm: nsm=", texts["nsm"], " but the time of day is ", seconds.astype("Int64"), " s")
     calendar = schema.calendar_columns(timestamp.fillna(pd.Timestamp("2000-01-01"))).set_index(raw.index)
     for name in ("day_of_week", "week_status"):
@@ -309,7 +314,7 @@ def _physical_consistency(values: dict[str, pd.Series], tolerances: dict[str, fl
         factor = sum(schema.EMISSION_FACTOR_KG_PER_KWH) / 2
         messages = [
             f"inconsistent co2: co2_tco2={c:g} but usage_kwh={_fmt(pp)} at {factor:.4f} kg/kWh implies co2_tco2={pp * factor / 1000:.3f}"
-            f" (or usage_kwh={c * 1000 / factor:.2f})"
+            + (f" (or usage_kwh={c * 1000 / factor:.2f})" if c > 0 else "")
             for c, pp in zip(co2[bad], p[bad])
         ]
         _add_reason(reasons, bad, pd.Series(messages, index=reasons.index[bad]).reindex(reasons.index))
