@@ -12,7 +12,7 @@ It takes the genuine export and applies what real plant exports do, at realistic
 `truth` has one row per data line written: where it came from in the genuine file, the interval it
 stands for, and every fault applied. `score` measures a validation of the export against it.
 
-    python -m tests.dirty_export OUT_DIR [--seed 7]   # writes OUT_DIR/dirty_export.csv and truth.parquet
+    python -m tests.dirty_export OUT_DIR [--seed 7]   # writes OUT_DIR/dirty_export.csv, truth.parquet, dropped.json
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,6 +176,7 @@ def generate(out_dir: Path, seed: int = 7, rates: dict[str, float] | None = None
     path.write_bytes(b"\xef\xbb\xbf" + text.getvalue().encode())
     frame = pd.DataFrame(truth)
     frame.to_parquet(out_dir / "truth.parquet", index=False)
+    (out_dir / "dropped.json").write_text(json.dumps([int(i) for i in sorted(dropped)]))
     return DirtyExport(path=path, truth=frame, dropped=sorted(dropped))
 
 
