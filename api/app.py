@@ -321,6 +321,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
             "day": day.isoformat(),
             "load_type_source": prepared.load_type_source,
             "history_days": prepared.history_days,
+            "history_missing_intervals": prepared.history_missing_intervals,
             "intervals": intervals,
             "lineage": served.lineage(),
         }

@@ -25,8 +25,10 @@ import pandas as pd
 
 from energy_assets import schema
 from energy_assets.features.transformers import OFF_LOAD
+from energy_assets.ingest import continuity
 
-# Whole days of usage a forecast needs before its day (four weeks of same-weekday lags).
+# Days of usage a forecast needs before its day (four weeks of same-weekday lags), with gaps no
+# worse than the clean readings' continuity limits (energy_assets.ingest.continuity).
 HISTORY_DAYS = 28
 # Days of history handed to the model: the lags plus room to find the previous day of each kind.
 WINDOW_DAYS = 42
@@ -71,6 +73,7 @@ class ForecastInput:
     frame: pd.DataFrame  # history rows, then the 96 rows of the day (usage NaN)
     load_type_source: str
     history_days: int
+    history_missing_intervals: int  # of the HISTORY_DAYS days before the day
 
 
 def day_timestamps(day: pd.Timestamp) -> pd.Series:
@@ -105,18 +108,22 @@ def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ForecastUnavailable(f"day {day} is outside the supported range {FIRST_DAY} to {LAST_DAY}")
     target = pd.Timestamp(day)
-    needed = pd.date_range(target - pd.Timedelta(days=HISTORY_DAYS), periods=HISTORY_DAYS, freq="D")
-    present = set(history["_day"][history["_day"].isin(needed)].unique())
-    missing = [d for d in needed if d not in present]
-    if missing:
+    start, end = target - pd.Timedelta(days=HISTORY_DAYS), target  # interval ends 00:15 of the first day ... 24:00 of the last
+    recent = history[schema.TIMESTAMP][(history["_day"] >= start) & (history["_day"] < target)]
+    gaps = continuity.gaps_between(recent, start + schema.INTERVAL, end)
+    missing = sum(g.missing for g in gaps)
+    expected = HISTORY_DAYS * schema.INTERVALS_PER_DAY
+    longest = max((g.length for g in gaps), default=pd.Timedelta(0))
+    if missing / expected > continuity.MAX_MISSING_SHARE or longest > continuity.MAX_GAP:
         if history.empty:
             covered = "there are no clean readings"
         else:
             covered = f"clean readings cover {history['_day'].min().date()} to {history['_day'].max().date()}"
         raise ForecastUnavailable(
-            f"forecasting {day} needs clean readings on each of the {HISTORY_DAYS} days before it "
-            f"({needed[0].date()} to {needed[-1].date()}); {len(missing)} of them have none "
-            f"(first: {missing[0].date()}); {covered}"
+            f"forecasting {day} needs clean readings over the {HISTORY_DAYS} days before it "
+            f"({start.date()} to {(end - pd.Timedelta(days=1)).date()}) with at most {continuity.MAX_MISSING_SHARE:.0%} "
+            f"of their intervals missing and no gap over {continuity.MAX_GAP}; {missing} of {expected} are missing "
+            f"and the longest gap is {longest}; {covered}"
         )
     window = history[(history["_day"] >= target - pd.Timedelta(days=WINDOW_DAYS)) & (history["_day"] < target)]
     own = history[history["_day"] == target]
@@ -136,4 +143,4 @@ def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
     frame = pd.concat([window[list(schema.COLUMNS)], rows[list(schema.COLUMNS)]], ignore_index=True)
     frame[schema.TARGET] = frame[schema.TARGET].astype("float64")
     history_days = int(window["_day"].nunique())
-    return ForecastInput(frame=frame, load_type_source=source, history_days=history_days)
+    return ForecastInput(frame=frame, load_type_source=source, history_days=history_days, history_missing_intervals=missing)

@@ -198,6 +198,9 @@ class Forecast(BaseModel):
         ..., description="Where the day's planned load_type came from (see docs/api.md)"
     )
     history_days: int = Field(..., description="Days of clean history the forecast was made from")
+    history_missing_intervals: int = Field(
+        ..., description="15-minute intervals missing from the 28 days of history before the day (gaps within the continuity limits)"
+    )
     intervals: list[IntervalForecast]
     lineage: Lineage
 

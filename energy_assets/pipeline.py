@@ -8,11 +8,13 @@ not an error), and 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from energy_assets import settings as energy_settings
+from energy_assets.schema import SchemaError
 
 
 @dataclass
@@ -35,12 +37,22 @@ class PipelineResult:
         return (self.success or self.only_gates_failed) and not self.running_mlflow_runs
 
 
-def _months_in(raw_source: str) -> list[str]:
-    from energy_assets.ingest.reader import read_raw
-    from energy_assets.ingest.validation import month_of, validate
+class SourceProblem(Exception):
+    """The raw source or its source map cannot be read; the message names the file and config key."""
 
-    frame, _, _ = read_raw(raw_source)
-    return sorted(month_of(validate(frame).clean["timestamp"]).unique())
+
+def _months_in(raw_source: str, source_map: str) -> list[str]:
+    """The months the source's timestamps fall in (a date parse, not a validation: that runs in the job)."""
+    from energy_assets.defs.assets.data_assets import RAW_PATH_KEY, SOURCE_MAP_KEY
+    from energy_assets.ingest import reader
+    from energy_assets.ingest.sourcemap import SourceMapError, load_source_map
+    from energy_assets.ingest.validation import interval_months
+
+    try:
+        frame, _, _ = reader.read_raw(raw_source, RAW_PATH_KEY, load_source_map(source_map, SOURCE_MAP_KEY), SOURCE_MAP_KEY)
+    except (FileNotFoundError, reader.RawSourceError, SchemaError, SourceMapError) as error:
+        raise SourceProblem(str(error)) from None
+    return interval_months(frame)
 
 
 def run_pipeline(
@@ -48,6 +60,7 @@ def run_pipeline(
     job_name: str = "energy_pipeline",
     instance=None,
     run_config: dict | None = None,
+    source_map: str | Path | None = None,
 ) -> PipelineResult:
     """Materialize `job_name` over every month of the raw source in one run.
 
@@ -64,12 +77,13 @@ def run_pipeline(
     energy_settings.ensure_dagster_home(current)
     instance = instance or dg.DagsterInstance.get()
     source = str(raw_source or current.raw_source)
-    months = _months_in(source)
+    mapping = str(source_map or os.environ.get("ENERGY_SOURCE_MAP", ""))
+    months = _months_in(source, mapping)
     if not months:
         raise SystemExit(f"{source}: no clean reading in the raw source, nothing to materialize")
     register_months(instance, months)
     job = defs.resolve_job_def(job_name)
-    ops = {} if job_name == "retrain_models" else {"raw_readings": {"config": {"path": source}}}
+    ops = {} if job_name == "retrain_models" else {"raw_readings": {"config": {"path": source, "source_map": mapping}}}
     ops.update((run_config or {}).get("ops", {}))
     # The console shows INFO and up; every event, DEBUG included, is still in the run's log in the UI.
     loggers = {"console": {"config": {"log_level": "INFO"}}}
@@ -88,7 +102,7 @@ def run_pipeline(
         if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
             result.failed_checks[name] = evaluation.description or "failed"
     rejected = instance.get_latest_materialization_event(dg.AssetKey("rejected_readings"))
-    if rejected is not None:
+    if rejected is not None and rejected.run_id == outcome.run_id:
         metadata = rejected.asset_materialization.metadata
         result.counts = {k: int(metadata[k].value) for k in ("raw_rows", "clean_rows", "rejected_rows", "exact_duplicates_dropped") if k in metadata}
     result.champions = champion_summary()
@@ -153,9 +167,14 @@ def format_summary(result: PipelineResult) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--raw", help="raw CSV export or folder (default: env ENERGY_RAW_CSV, else the bundled UCI file)")
+    parser.add_argument("--source-map", help="YAML source map of the export's shape (default: env ENERGY_SOURCE_MAP, else the UCI shape)")
     parser.add_argument("--job", default="energy_pipeline", choices=["energy_pipeline", "ingest_month", "retrain_models"])
     args = parser.parse_args(argv)
-    result = run_pipeline(args.raw, job_name=args.job)
+    try:
+        result = run_pipeline(args.raw, job_name=args.job, source_map=args.source_map)
+    except SourceProblem as error:
+        print(f"cannot read the raw source: {error}", file=sys.stderr)
+        return 2
     print(format_summary(result))
     return 0 if result.ok else 1
 

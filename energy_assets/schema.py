@@ -46,6 +46,31 @@ RAW_COLUMNS: tuple[str, ...] = (
 # Day-first dates; re-saved copies use '-' instead of '/'.
 RAW_DATE_FORMATS: tuple[str, ...] = ("%d/%m/%Y %H:%M", "%d-%m-%Y %H:%M")
 
+# The plant's local time, in which canonical timestamps are kept (naive). South Korea has no DST.
+PLANT_TIMEZONE = "Asia/Seoul"
+
+# Units an export may write each numeric column in, with the factor to the canonical unit. The
+# first unit of each column is the canonical one (what the UCI export writes).
+UNITS: dict[str, dict[str, float]] = {
+    "usage_kwh": {"kWh": 1.0, "Wh": 0.001},
+    "lagging_reactive_power_kvarh": {"kVarh": 1.0, "varh": 0.001},
+    "leading_reactive_power_kvarh": {"kVarh": 1.0, "varh": 0.001},
+    "co2_tco2": {"tCO2": 1.0, "kgCO2": 0.001},
+    "lagging_power_factor": {"%": 1.0, "fraction": 100.0},
+    "leading_power_factor": {"%": 1.0, "fraction": 100.0},
+    "nsm": {"s": 1.0},
+}
+
+# --- physical consistency ----------------------------------------------------------------------
+
+# kg of CO2 per kWh that ties co2_tco2 to usage_kwh (co2_tco2 = usage_kwh * factor / 1000, written
+# rounded to 0.01 t). Derived from the bundled UCI file itself, not from an outside source: every
+# row allows the factors [(co2 - 0.005) / (usage + 0.005), (co2 + 0.005) / (usage - 0.005)] x 1000,
+# and the intersection over all its rows (except the 47 of 2018-01-02 whose co2 was written 0, see
+# docs/data.md) is [0.458365, 0.458543] kg/kWh (measured 2026-11, bench/physics_of_bundled.py).
+# The bounds below are that interval rounded outwards.
+EMISSION_FACTOR_KG_PER_KWH: tuple[float, float] = (0.45836, 0.45855)
+
 # --- the canonical reading -------------------------------------------------------------------
 
 TIMESTAMP = "timestamp"

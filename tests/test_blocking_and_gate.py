@@ -15,16 +15,17 @@ DOWNSTREAM = ("features", "train_readings", "holdout_readings", "usage_estimator
               "usage_estimator_champion", "day_ahead_forecaster_champion")
 
 
-def test_a_gap_in_the_export_fails_continuity_and_blocks_every_model(tmp_path):
+def test_a_gap_past_the_limit_fails_continuity_and_blocks_every_model(tmp_path):
     lines = BUNDLED_CSV.read_bytes().split(b"\r\n")
     corrupted = tmp_path / "export_with_gap.csv"
-    corrupted.write_bytes(b"\r\n".join(lines[:5000] + lines[5008:]))  # two hours of March missing
+    corrupted.write_bytes(b"\r\n".join(lines[:5000] + lines[5100:]))  # 25 hours of February missing
     with isolated_home(tmp_path / "home") as current:
         result = run_pipeline(corrupted)
         instance = dg.DagsterInstance.get()
         assert not result.success and not result.ok
         assert set(result.failed_checks) == {"check_continuity"}
-        assert "8 intervals missing" in result.failed_checks["check_continuity"]
+        assert "(100 intervals missing), 1 days 01:00:00 > 1 days 00:00:00" in result.failed_checks["check_continuity"]
+        assert result.checks["check_gaps"] is False  # the warning lists it (and the genuine gaps of 2018-01-02)
         assert instance.get_latest_materialization_event(dg.AssetKey("clean_readings")) is not None
         for asset in DOWNSTREAM:
             assert instance.get_latest_materialization_event(dg.AssetKey(asset)) is None, asset

@@ -5,7 +5,7 @@ import dagster as dg
 from energy_assets.definitions import defs
 
 ASSETS = {
-    "raw_readings", "rejected_readings", "clean_readings", "features", "train_readings", "holdout_readings",
+    "raw_readings", "validated_readings", "rejected_readings", "clean_readings", "features", "train_readings", "holdout_readings",
     "usage_estimator", "day_ahead_forecaster", "usage_estimator_champion", "day_ahead_forecaster_champion",
 }
 BLOCKING_ON_CLEAN = {
@@ -20,7 +20,10 @@ def test_definitions_load_with_the_whole_graph():
     assert ASSETS <= keys
     upstream = {key.to_user_string() for key in graph.get(dg.AssetKey("usage_estimator")).parent_keys}
     assert upstream == {"train_readings", "holdout_readings"}
-    assert {k.to_user_string() for k in graph.get(dg.AssetKey("clean_readings")).parent_keys} == {"raw_readings"}
+    # One validation per run: clean and rejected rows both come from it.
+    assert {k.to_user_string() for k in graph.get(dg.AssetKey("validated_readings")).parent_keys} == {"raw_readings"}
+    for split in ("clean_readings", "rejected_readings"):
+        assert {k.to_user_string() for k in graph.get(dg.AssetKey(split)).parent_keys} == {"validated_readings"}
 
 
 def test_clean_readings_are_monthly_partitions():
@@ -40,6 +43,7 @@ def test_checks_on_clean_data_block_downstream_and_the_gates_are_blocking():
     assert by_name["check_usage_estimator_beats_champion"] == ("usage_estimator", True)
     assert by_name["check_day_ahead_forecaster_beats_champion"] == ("day_ahead_forecaster", True)
     assert by_name["check_rejected_share"] == ("rejected_readings", False)
+    assert by_name["check_gaps"] == ("clean_readings", False)  # gaps are listed as a warning
 
 
 def test_every_job_ends_its_mlflow_run():

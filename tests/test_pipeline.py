@@ -30,17 +30,18 @@ def _versions_of_run(client, name: str, run_id: str):
 def test_every_check_ran_and_passed(pipeline_result):
     assert pipeline_result.success
     expected = {
-        "check_schema", "check_no_nulls", "check_ranges", "check_continuity", "check_unique_timestamps",
+        "check_schema", "check_no_nulls", "check_ranges", "check_continuity", "check_gaps", "check_unique_timestamps",
         "check_category_domains", "check_day_of_week_consistent", "check_rejected_share",
         "check_usage_estimator_beats_champion", "check_day_ahead_forecaster_beats_champion",
     }
     assert set(pipeline_result.checks) == expected
-    assert all(pipeline_result.checks.values()), pipeline_result.checks
+    # check_gaps warns about the two stretches of 2018-01-02 whose co2 figure the file lacks (docs/data.md).
+    assert {name for name, passed in pipeline_result.checks.items() if not passed} == {"check_gaps"}
 
 
 def test_counts_add_up(pipeline_result):
     counts = pipeline_result.counts
-    assert counts == {"raw_rows": 35040, "clean_rows": 35040, "rejected_rows": 0, "exact_duplicates_dropped": 0}
+    assert counts == {"raw_rows": 35040, "clean_rows": 35040 - 47, "rejected_rows": 47, "exact_duplicates_dropped": 0}
 
 
 def test_raw_data_version_is_the_dvc_md5_and_partitions_are_stored(pipeline_result):
@@ -51,7 +52,8 @@ def test_raw_data_version_is_the_dvc_md5_and_partitions_are_stored(pipeline_resu
     stored = sorted(p.stem for p in (get_settings().asset_dir / "clean_readings").glob("*.parquet"))
     assert stored == [f"2018-{m:02d}" for m in range(1, 13)]
     january = pd.read_parquet(get_settings().asset_dir / "clean_readings" / "2018-01.parquet")
-    assert len(january) == 31 * 96 and schema.schema_problems(january) == []
+    assert len(january) == 31 * 96 - 47 and schema.schema_problems(january) == []
+    assert january.attrs["data_version"] == _dvc_md5()  # the raw data version travels with the readings
 
 
 def test_champions_carry_lineage_and_scores(pipeline_result, mlflow_client):

@@ -19,7 +19,7 @@ energy_pipeline = dg.define_asset_job(
 # A new month: read the export and rebuild its clean partition(s), with their checks.
 ingest_month = dg.define_asset_job(
     "ingest_month",
-    selection=dg.AssetSelection.assets("raw_readings", "rejected_readings", "clean_readings"),
+    selection=dg.AssetSelection.assets("raw_readings", "validated_readings", "rejected_readings", "clean_readings"),
     partitions_def=monthly_partitions,
     hooks={end_mlflow_on_run_finished},
     description="Reads the raw export and (re)builds the selected month partitions of the clean readings.",

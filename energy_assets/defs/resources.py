@@ -15,6 +15,7 @@ from dagster_mlflow.resources import CONFIG_SCHEMA, MlFlow
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from energy_assets import settings
+from energy_assets.ingest.reader import DATA_VERSION, combine_versions
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -48,6 +49,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             return
         if isinstance(obj, pd.DataFrame):
             self._write(self._path(context.asset_key, None, ".parquet"), obj)
+        elif isinstance(obj, dict) and obj and all(isinstance(v, pd.DataFrame) for v in obj.values()):
+            for name, frame in obj.items():  # several tables of one asset: a folder, one file each
+                self._write(self._path(context.asset_key, None, "") / f"{name}.parquet", frame)
         elif isinstance(obj, dict):
             path = self._path(context.asset_key, None, ".json")
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,14 +74,35 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             absent = [str(p) for p in paths if not p.exists()]
             if absent:
                 raise FileNotFoundError(f"{key.to_user_string()}: partitions not materialized: {absent}")
-            return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+            parts = {p.stem: pd.read_parquet(p) for p in paths}
+            frame = pd.concat(list(parts.values()), ignore_index=True)
+            frame.attrs = combined_attrs(parts)
+            return frame
         parquet = self._path(key, None, ".parquet")
         if parquet.exists():
             return pd.read_parquet(parquet)
+        folder = self._path(key, None, "")
+        if folder.is_dir() and any(folder.glob("*.parquet")):
+            return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
         as_json = self._path(key, None, ".json")
         if as_json.exists():
             return json.loads(as_json.read_text())
         raise FileNotFoundError(f"{key.to_user_string()} has not been materialized under {self._root()}")
+
+
+def combined_attrs(parts: dict[str, pd.DataFrame]) -> dict:
+    """The attrs of partitions read together: their raw data version, one or combined.
+
+    Partitions rebuilt by different runs may come from different raw versions; then the version
+    is a hash over each partition's, and `data_versions` lists them.
+    """
+    versions = {key: part.attrs.get(DATA_VERSION) for key, part in parts.items()}
+    known = {k: v for k, v in versions.items() if v}
+    if not known:
+        return {}
+    distinct = set(known.values())
+    version = distinct.pop() if len(distinct) == 1 and len(known) == len(versions) else combine_versions(versions)
+    return {DATA_VERSION: version, "data_versions": versions}
 
 
 @dg.resource(config_schema=CONFIG_SCHEMA, description="dagster-mlflow's tracking run, with the experiment kept under ENERGY_HOME")

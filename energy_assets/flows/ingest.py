@@ -23,7 +23,7 @@ from energy_assets import settings as energy_settings
 from energy_assets.flows import dagster_runs
 from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
 from energy_assets.ingest.reader import file_md5, read_export, read_raw, source_files
-from energy_assets.ingest.validation import month_of, validate
+from energy_assets.ingest.validation import interval_months, month_of, validate
 
 JOB = "ingest_month"
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -112,7 +112,7 @@ def unbuilt_months(area: Path, instance) -> list[str]:
     import dagster as dg
 
     frame, _, _ = read_raw(area, "ENERGY_RAW_CSV")
-    in_area = set(month_of(validate(frame).clean["timestamp"]).unique())
+    in_area = set(interval_months(frame))
     built = instance.get_materialized_partitions(dg.AssetKey("clean_readings"))
     return sorted(in_area - set(built))
 

@@ -1,6 +1,8 @@
 """Data assets: the raw export as read, its clean monthly readings, the rejected rows, features, the split."""
 
 
+import os
+
 import dagster as dg
 import pandas as pd
 from pydantic import Field
@@ -9,11 +11,13 @@ from energy_assets import schema
 from energy_assets.defs.partitions import monthly_partitions, register_months
 from energy_assets.features.transformers import DayAheadFeatures, EstimatorFeatures
 from energy_assets.ingest import reader
-from energy_assets.ingest.validation import month_of, validate
+from energy_assets.ingest.sourcemap import SourceMapError, load_source_map
+from energy_assets.ingest.validation import ValidatedReadings, interval_months, month_of, validate
 from energy_assets.settings import get_settings
 from energy_assets.training.evaluation import HOLDOUT_START, time_split
 
 RAW_PATH_KEY = "ops.raw_readings.config.path (or env ENERGY_RAW_CSV)"
+SOURCE_MAP_KEY = "ops.raw_readings.config.source_map (or env ENERGY_SOURCE_MAP)"
 
 
 class RawSourceConfig(dg.Config):
@@ -21,17 +25,30 @@ class RawSourceConfig(dg.Config):
         default="",
         description="CSV export or folder of CSV exports to ingest. Empty: env ENERGY_RAW_CSV, else the bundled UCI file.",
     )
+    source_map: str = Field(
+        default="",
+        description="YAML source map describing the export's shape (docs/data.md). Empty: env ENERGY_SOURCE_MAP, else the UCI export's shape.",
+    )
+
+
+def read_source(path: str, source_map: str) -> tuple[pd.DataFrame, str, list]:
+    """The raw rows, or a Failure whose message names the file or key to change (no stack trace)."""
+    try:
+        mapping = load_source_map(source_map, SOURCE_MAP_KEY)
+        return reader.read_raw(path, config_key=RAW_PATH_KEY, source_map=mapping, map_key=SOURCE_MAP_KEY)
+    except (FileNotFoundError, reader.RawSourceError, schema.SchemaError, SourceMapError) as error:
+        raise dg.Failure(description=str(error)) from error
 
 
 @dg.asset(group_name="ingest", kinds={"pandas", "parquet"}, description="Every row of the raw export, as text, with its file and line.")
 def raw_readings(context: dg.AssetExecutionContext, config: RawSourceConfig) -> dg.Output[pd.DataFrame]:
     path = config.path or str(get_settings().raw_source)
-    try:
-        frame, version, files = reader.read_raw(path, config_key=RAW_PATH_KEY)
-    except (FileNotFoundError, reader.RawSourceError, schema.SchemaError) as error:
-        # A plain, user-facing message instead of a stack trace: the path and the key to change.
-        raise dg.Failure(description=str(error)) from error
-    months = sorted(month_of(validate(frame).clean[schema.TIMESTAMP]).unique())
+    source_map = config.source_map or os.environ.get("ENERGY_SOURCE_MAP", "")
+    frame, version, files = read_source(path, source_map)
+    extra = frame.attrs["extra_columns"]
+    if extra:
+        context.log.warning(f"extra columns ignored (not in the source map): {extra}")
+    months = interval_months(frame)
     new_months = register_months(context.instance, months)
     return dg.Output(
         frame,
@@ -39,10 +56,13 @@ def raw_readings(context: dg.AssetExecutionContext, config: RawSourceConfig) -> 
         metadata={
             "rows": len(frame),
             "source": str(path),
+            "source_map": frame.attrs[reader.SOURCE_MAP]["origin"],
             "files": [f.name for f in files],
             "dvc_md5": version,
             "months": ", ".join(months),
             "new_months": ", ".join(new_months) or "none",
+            "extra_columns": dg.MetadataValue.json(extra),
+            "file_formatting": dg.MetadataValue.json(frame.attrs["file_formatting"]),
         },
     )
 
@@ -50,21 +70,45 @@ def raw_readings(context: dg.AssetExecutionContext, config: RawSourceConfig) -> 
 @dg.asset(
     group_name="ingest",
     kinds={"pandas", "parquet"},
-    description="Raw rows that need a judgement, each with every reason it was rejected. Counts add up with the clean rows.",
+    description="The one validation of a run: the raw rows split into clean readings and rejected rows (with reasons).",
 )
-def rejected_readings(raw_readings: pd.DataFrame) -> dg.Output[pd.DataFrame]:
+def validated_readings(raw_readings: pd.DataFrame) -> dg.Output[dict[str, pd.DataFrame]]:
     validated = validate(raw_readings)
+    summary = validation_summary(validated)
+    rejected = validated.rejected
+    rejected.attrs[SUMMARY] = summary  # the counts travel with the rejected rows
+    return dg.Output({"clean": validated.clean, "rejected": rejected}, metadata=summary_metadata(summary))
+
+
+SUMMARY = "validation_summary"
+
+
+def validation_summary(validated: ValidatedReadings) -> dict:
     counts = validated.counts
     accounted = counts["clean_rows"] + counts["rejected_rows"] + counts["exact_duplicates_dropped"]
-    return dg.Output(
-        validated.rejected,
-        metadata={
-            **counts,
-            "counts_add_up": accounted == counts["raw_rows"],
-            "rejected_share": counts["rejected_rows"] / max(counts["raw_rows"], 1),
-            "reasons": dg.MetadataValue.json(validated.reason_counts()),
-        },
-    )
+    return {
+        **counts,
+        "counts_add_up": accounted == counts["raw_rows"],
+        "rejected_share": counts["rejected_rows"] / max(counts["raw_rows"], 1),
+        "reasons": validated.reason_counts(),
+        "normalized_formatting": validated.normalized,
+        "rounding_tolerances": validated.tolerances,
+        "data_version": validated.clean.attrs.get(reader.DATA_VERSION, ""),
+    }
+
+
+def summary_metadata(summary: dict) -> dict:
+    return {k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in summary.items()}
+
+
+@dg.asset(
+    group_name="ingest",
+    kinds={"pandas", "parquet"},
+    description="Raw rows that need a judgement, each with every reason it was rejected. Counts add up with the clean rows.",
+)
+def rejected_readings(validated_readings: dict[str, pd.DataFrame]) -> dg.Output[pd.DataFrame]:
+    rejected = validated_readings["rejected"]
+    return dg.Output(rejected, metadata=summary_metadata(rejected.attrs.get(SUMMARY, {"rejected_rows": len(rejected)})))
 
 
 @dg.asset(
@@ -74,12 +118,23 @@ def rejected_readings(raw_readings: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Validated readings in the canonical schema, one partition per month (by interval start).",
 )
-def clean_readings(context: dg.AssetExecutionContext, raw_readings: pd.DataFrame) -> dg.Output[dict[str, pd.DataFrame]]:
-    clean = validate(raw_readings).clean
+def clean_readings(context: dg.AssetExecutionContext, validated_readings: dict[str, pd.DataFrame]) -> dg.Output[dict[str, pd.DataFrame]]:
+    clean = validated_readings["clean"]
     month = month_of(clean[schema.TIMESTAMP])
-    parts = {key: clean[month.to_numpy() == key].reset_index(drop=True) for key in context.partition_keys}
+    parts = {}
+    for key in context.partition_keys:
+        part = clean[month.to_numpy() == key].reset_index(drop=True)
+        part.attrs = dict(clean.attrs)  # the raw data version travels with every partition
+        parts[key] = part
     rows = {key: len(frame) for key, frame in parts.items()}
-    return dg.Output(parts, metadata={"rows": sum(rows.values()), "rows_per_month": dg.MetadataValue.json(rows)})
+    return dg.Output(
+        parts,
+        metadata={
+            "rows": sum(rows.values()),
+            "rows_per_month": dg.MetadataValue.json(rows),
+            "data_version": clean.attrs.get(reader.DATA_VERSION, ""),
+        },
+    )
 
 
 @dg.asset(
@@ -104,6 +159,7 @@ def features(clean_readings: pd.DataFrame) -> dg.Output[pd.DataFrame]:
 def readings_split(clean_readings: pd.DataFrame):
     train, holdout = time_split(clean_readings)
     for name, part in (("train_readings", train), ("holdout_readings", holdout)):
+        part.attrs = dict(clean_readings.attrs)  # the raw data version travels on to the models
         yield dg.Output(
             part,
             output_name=name,

@@ -17,6 +17,7 @@ from pydantic import Field
 from energy_assets import lineage, schema
 from energy_assets.defs.resources import child_run
 from energy_assets.gating.champion import promote
+from energy_assets.ingest.reader import DATA_VERSION, combine_versions
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
 from energy_assets.training import evaluation
 from energy_assets.training.models import (
@@ -58,12 +59,22 @@ class ForecasterConfig(dg.Config):
         return ForecasterParams(max_iter=self.max_iter, learning_rate=self.learning_rate, seed=self.seed)
 
 
-def raw_data_version(context: dg.AssetExecutionContext) -> str:
-    """The DVC md5 of the raw export the clean data came from (the raw asset's data version)."""
-    event = context.instance.get_latest_materialization_event(dg.AssetKey("raw_readings"))
-    if event is None or event.asset_materialization is None:
-        raise dg.Failure("raw_readings has never been materialized: no data version to record")
-    return str(event.asset_materialization.metadata["dvc_md5"].value)
+def raw_data_version(*frames: pd.DataFrame) -> str:
+    """The DVC md5 of the raw export the readings came from: it travels with them (DataFrame.attrs).
+
+    Read from the data itself, not from the raw asset's latest materialization, which a concurrent
+    run may have replaced.
+    """
+    versions = [frame.attrs.get(DATA_VERSION) for frame in frames]
+    if not all(versions):
+        raise dg.Failure("the readings carry no raw data version (materialize clean_readings again)")
+    distinct = sorted(set(versions))
+    return distinct[0] if len(distinct) == 1 else combine_versions({str(i): v for i, v in enumerate(distinct)})
+
+
+def with_target(readings: pd.DataFrame) -> pd.DataFrame:
+    """Rows that have a target: the only ones a model is fitted or scored on."""
+    return readings[readings[schema.TARGET].notna()].reset_index(drop=True)
 
 
 def _lineage_tags(context: dg.AssetExecutionContext, data_version: str) -> dict[str, str]:
@@ -91,9 +102,9 @@ def _log_and_register(
     importance: pd.Series,
     input_example: pd.DataFrame,
     baseline_rmse: float,
+    data_version: str,
 ) -> dg.Output[dict]:
     """Log one model's run (params, metrics, backtest, plots), register it, tag the version."""
-    data_version = raw_data_version(context)
     tags = _lineage_tags(context, data_version)
     holdout = evaluation.regression_metrics(backtest["actual"], backtest["predicted"])
     plots = evaluation.diagnostic_plots(backtest, importance, asset_name)
@@ -169,6 +180,8 @@ def usage_estimator(
     context: dg.AssetExecutionContext, config: EstimatorConfig, train_readings: pd.DataFrame, holdout_readings: pd.DataFrame
 ) -> dg.Output[dict]:
     params = config.params()
+    data_version = raw_data_version(train_readings, holdout_readings)
+    train_readings, holdout_readings = with_target(train_readings), with_target(holdout_readings)
     model = build_usage_estimator(params).fit(estimator_input(train_readings), train_readings[schema.TARGET])
     predicted = model.predict(estimator_input(holdout_readings))
     everything = pd.concat([train_readings, holdout_readings], ignore_index=True)
@@ -191,6 +204,7 @@ def usage_estimator(
         importance=importance,
         input_example=estimator_input(holdout_readings.head(5)),
         baseline_rmse=evaluation.seasonal_naive_rmse(everything, holdout_readings),
+        data_version=data_version,
     )
 
 
@@ -206,6 +220,8 @@ def day_ahead_forecaster(
     context: dg.AssetExecutionContext, config: ForecasterConfig, train_readings: pd.DataFrame, holdout_readings: pd.DataFrame
 ) -> dg.Output[dict]:
     params = config.params()
+    data_version = raw_data_version(train_readings, holdout_readings)
+    train_readings, holdout_readings = with_target(train_readings), with_target(holdout_readings)
     weights = forecaster_training_rows(train_readings, params).astype(float)
     model = build_day_ahead_forecaster(params).fit(
         train_readings[list(schema.COLUMNS)], train_readings[schema.TARGET], regressor__sample_weight=weights
@@ -231,6 +247,7 @@ def day_ahead_forecaster(
         importance=importance,
         input_example=input_example,
         baseline_rmse=evaluation.seasonal_naive_rmse(everything, holdout_readings),
+        data_version=data_version,
     )
 
 
