@@ -16,7 +16,7 @@ from prefect import flow
 from energy_assets.flows import dagster_runs
 from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
 from energy_assets.monitoring import shifts
-from energy_assets.monitoring.drift import DriftThresholds
+from energy_assets.monitoring.drift import DriftThresholds, thresholds_markdown
 
 JOB = "simulate_drift"
 DEFAULT_MONTH = shifts.CONTROL_MONTH
@@ -35,20 +35,6 @@ class SimulationOutcome:
     thresholds: dict  # the configured thresholds and each model's RMSE limit on the month
 
 
-def threshold_markdown(thresholds: dict) -> list[str]:
-    """The thresholds of a verdict as the assets record them (DriftReport.threshold_summary)."""
-    configured = {k: v for k, v in thresholds.items() if k != "rmse_limits"}
-    lines = ["Thresholds: " + ", ".join(f"`{k}` = {v}" for k, v in configured.items()), ""]
-    limits = thresholds.get("rmse_limits", {})
-    if limits:
-        lines += ["| model | holdout RMSE | days | noise limit | floor (kWh) | RMSE limit |", "|---|---:|---:|---:|---:|---:|"]
-        lines += [
-            f"| {model} | {x['holdout_rmse']:.3f} | {x['days']} | {x['noise_limit']:.3f} | {x['floor_kwh']:.3f} | {x['limit']:.3f} |"
-            for model, x in limits.items()
-        ]
-    return lines
-
-
 @flow(name="simulate_drift", log_prints=True)
 def simulate_drift(month: str = DEFAULT_MONTH, thresholds: dict | None = None) -> SimulationOutcome:
     try:
@@ -65,7 +51,7 @@ def simulate_drift(month: str = DEFAULT_MONTH, thresholds: dict | None = None) -
         markdown = "\n".join(
             [f"### Drift simulation on {month}", "", run_line(run), "",
              "| scenario | drift expected | detected | models' error beyond limit | as expected | first reasons |",
-             "|---|---|---|---|---|---|", *rows, "", *threshold_markdown(limits),
+             "|---|---|---|---|---|---|", *rows, "", *thresholds_markdown(limits),
              "", "<details><summary>full reports</summary>", "", str(metadata["report"]), "", "</details>"]
         )
         publish("drift-simulation", markdown, "known shifts and whether the monitor detected them")

@@ -25,7 +25,10 @@ def load_champion(client: mlflow.MlflowClient, name: str) -> ChampionModel | Non
     version = champion_version(client, name)
     if version is None:
         return None
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+    # Resolve through this client: a `models:/` URI would consult MLflow's process-wide tracking
+    # URI, which in a flow started from the command line is not the ENERGY_HOME store.
+    source = client.get_model_version_download_uri(name, str(version.version))
+    model = mlflow.pyfunc.load_model(mlflow.artifacts.download_artifacts(artifact_uri=source, tracking_uri=client.tracking_uri))
     with tempfile.TemporaryDirectory() as folder:
         try:
             path = mlflow.artifacts.download_artifacts(

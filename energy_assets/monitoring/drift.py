@@ -239,6 +239,20 @@ class DriftReport:
         return "\n".join(lines)
 
 
+def thresholds_markdown(summary: dict) -> list[str]:
+    """Markdown of a verdict's thresholds as the assets record them (`DriftReport.threshold_summary`)."""
+    configured = {k: v for k, v in summary.items() if k != "rmse_limits"}
+    lines = ["Thresholds: " + ", ".join(f"`{k}` = {v}" for k, v in configured.items()), ""]
+    limits = summary.get("rmse_limits", {})
+    if limits:
+        lines += ["| model | holdout RMSE | days | noise limit | floor (kWh) | RMSE limit |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"| {model} | {x['holdout_rmse']:.3f} | {x['days']} | {x['noise_limit']:.3f} | {x['floor_kwh']:.3f} | {x['limit']:.3f} |"
+            for model, x in limits.items()
+        ]
+    return lines
+
+
 @dataclass(frozen=True)
 class ChampionModel:
     """A champion to judge on the recent month: its predict function and its error on the holdout, per day."""

@@ -4,7 +4,7 @@ Each shift is deterministic (seeded) and touches the readings the way a real cha
 a meter or emission factor change (CO2 +50 %), a heavier production schedule (Load_Type mix),
 a faulty meter (outliers far beyond anything the plant recorded), and a change in the usage level
 the other readings do not explain (a new load on the usage meter: +10 % usage, the rest as
-recorded), which only the models' error can reveal.
+recorded), which the models' error must reveal.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from energy_assets.monitoring.drift import DriftReport
 
 SEED = 7
 # The real month the shifts are applied to: a holdout month (the models never saw it) that no drift
-# rule flags with the shipped champions (docs/flows.md, "Which months the rules flag").
+# rule flags with the shipped champions (docs/flows.md, "Which months the feature rules flag").
 CONTROL_MONTH = "2018-11"
 OUTLIER_SHARE = 0.03  # 3 % of the month's intervals
 OUTLIER_FACTOR = 3.0  # three times the month's maximum
