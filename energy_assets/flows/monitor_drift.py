@@ -3,7 +3,7 @@
 The statistics run inside Dagster as the month's `drift_report` partition (so the drift history
 is in the asset catalog); this flow reads the verdict from that materialization, publishes it as
 a Prefect artifact, and on drift runs the `retrain` flow and says so. Thresholds are flow
-parameters, passed to the asset's config (defaults: PSI > 0.2, RMSE degraded > 15 %).
+parameters, passed to the asset's config (energy_assets.monitoring.drift.DriftThresholds).
 Scheduled Mondays 09:00 (see energy_assets.flows.serve).
 """
 
@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from prefect import flow
 
 from energy_assets.flows import dagster_runs
-from energy_assets.flows.drift import DriftThresholds
+from energy_assets.monitoring.drift import DriftThresholds
 from energy_assets.flows.retrain import RetrainOutcome, retrain
 from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
 
@@ -43,11 +43,11 @@ def monitor_drift(
 ) -> MonitorOutcome:
     """Drift of `month` (default: the latest month partition) against the training months.
 
-    `thresholds`: any of psi, ks_statistic, ks_pvalue, out_of_range_share, rmse_degradation.
+    `thresholds`: any of psi, ks_statistic, ks_pvalue, out_of_range_share, rmse_quantile, rmse_floor_share.
     `retrain_estimator` / `retrain_forecaster`: model config passed on to `retrain` on drift.
     """
     try:
-        config = asdict(DriftThresholds(**(thresholds or {})))
+        config = asdict(DriftThresholds.from_mapping(thresholds))
         instance = dagster_runs.instance()
         months = dagster_runs.known_months(instance)
         if not months:

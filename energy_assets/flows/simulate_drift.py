@@ -1,9 +1,10 @@
 """Flow `simulate_drift`: proof that the monitor works, on shifted copies of a real month.
 
-The `drift_simulation` asset applies each known shift (CO2 +50 %, Load_Type mix, injected outliers)
-to a copy of the month and runs the monitor's computation with the same thresholds; every shift
-must be detected and the unshifted month must not be. The flow fails when one is not as expected,
-and its artifact is the evidence either way.
+The `drift_simulation` asset applies each known shift (CO2 +50 %, Load_Type mix, injected outliers,
+a usage level the other readings do not explain) to a copy of the month and runs the monitor's
+computation with the same thresholds; every shift must be detected (the usage level by the models'
+error) and the unshifted month must not be. The flow fails when one is not as expected, and its
+artifact is the evidence either way, with the thresholds and each model's RMSE limit.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from dataclasses import asdict, dataclass
 
 from prefect import flow
 
-from energy_assets.defs.assets.monitoring_assets import scenario_partitions
 from energy_assets.flows import dagster_runs
-from energy_assets.flows.drift import DriftThresholds
 from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
+from energy_assets.monitoring import shifts
+from energy_assets.monitoring.drift import DriftThresholds, thresholds_markdown
 
 JOB = "simulate_drift"
-DEFAULT_MONTH = "2018-11"
+DEFAULT_MONTH = shifts.CONTROL_MONTH
 
 
 class MonitorNotProven(AssertionError):
@@ -30,25 +31,27 @@ class SimulationOutcome:
     month: str
     run_id: str
     run_url: str
-    evidence: dict  # scenario -> {expected_drift, detected, as_expected, reasons}
+    evidence: dict  # scenario -> {expected_drift, models_must_notice, detected, detected_by_models, as_expected, reasons}
+    thresholds: dict  # the configured thresholds and each model's RMSE limit on the month
 
 
 @flow(name="simulate_drift", log_prints=True)
 def simulate_drift(month: str = DEFAULT_MONTH, thresholds: dict | None = None) -> SimulationOutcome:
     try:
-        config = {**asdict(DriftThresholds(**(thresholds or {}))), "month": month}
-        tags = dagster_runs.partition_tags(scenario_partitions.get_partition_keys())
+        config = {**asdict(DriftThresholds.from_mapping(thresholds)), "month": month}
+        tags = dagster_runs.partition_tags(list(shifts.SCENARIOS))
         run = require_success(run_dagster_job(JOB, {"ops": {"drift_simulation": {"config": config}}}, tags))
         metadata = run.metadata_of("drift_simulation")
-        evidence = dict(metadata["evidence"])
+        evidence, limits = dict(metadata["evidence"]), dict(metadata["thresholds"])
         rows = [
             f"| {name} | {'yes' if e['expected_drift'] else 'no'} | {'yes' if e['detected'] else 'no'} | "
-            f"{'✅' if e['as_expected'] else '❌'} | {'; '.join(e['reasons'][:4])} |"
+            f"{', '.join(e['detected_by_models']) or '-'} | {'✅' if e['as_expected'] else '❌'} | {'; '.join(e['reasons'][:4])} |"
             for name, e in evidence.items()
         ]
         markdown = "\n".join(
             [f"### Drift simulation on {month}", "", run_line(run), "",
-             "| scenario | drift expected | detected | as expected | first reasons |", "|---|---|---|---|---|", *rows,
+             "| scenario | drift expected | detected | models' error beyond limit | as expected | first reasons |",
+             "|---|---|---|---|---|---|", *rows, "", *thresholds_markdown(limits),
              "", "<details><summary>full reports</summary>", "", str(metadata["report"]), "", "</details>"]
         )
         publish("drift-simulation", markdown, "known shifts and whether the monitor detected them")
@@ -59,7 +62,7 @@ def simulate_drift(month: str = DEFAULT_MONTH, thresholds: dict | None = None) -
         notify_failure("simulate_drift", error)
         raise
     print(f"simulation on {month}: every scenario as expected ({run.url})")
-    return SimulationOutcome(month, run.run_id, run.url, evidence)
+    return SimulationOutcome(month, run.run_id, run.url, evidence, limits)
 
 
 if __name__ == "__main__":

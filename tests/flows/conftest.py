@@ -60,3 +60,18 @@ def model_home(tmp_path_factory):
         first = retrain(estimator=WORSE_ESTIMATOR, forecaster=CHEAP_FORECASTER)
         assert {d.decision for d in first.decisions.values()} == {"promoted"}, first.decisions
     return home
+
+
+def latest_artifact(key: str) -> str:
+    """The newest Prefect artifact with `key`, as text."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_latest_artifacts()
+
+    found = [a for a in asyncio.run(read()) if a.key == key]
+    assert found, f"no Prefect artifact {key!r}"
+    return str(found[0].data)

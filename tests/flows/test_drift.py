@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_assets.flows import drift, shifts
+from energy_assets.monitoring import drift, performance, shifts
 from energy_assets.flows.monitor_drift import monitor_drift
 from energy_assets.flows.simulate_drift import simulate_drift
 from tests.conftest import isolated_home
@@ -58,3 +58,52 @@ def test_monitor_records_history_and_retrains_only_on_drift(model_home):
         instance = dg.DagsterInstance.get()
         history = instance.fetch_materializations(dg.AssetKey("drift_report"), limit=10).records
         assert {r.partition_key for r in history} >= {"2018-11", "2018-12"}
+
+
+def _backtest(days: int, sigma: float, start: str = "2018-10-01", seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    timestamps = pd.date_range(pd.Timestamp(start) + pd.Timedelta(minutes=15), periods=days * 96, freq="15min")
+    actual = rng.uniform(10, 50, len(timestamps))
+    return pd.DataFrame({"timestamp": timestamps, "actual": actual, "predicted": actual + rng.normal(0, sigma, len(timestamps))})
+
+
+def test_the_noise_limit_comes_from_the_models_own_daily_error():
+    reference = performance.ErrorReference.from_backtest("m", _backtest(92, 1.0))
+    assert len(reference.days) == 92 and reference.rmse == pytest.approx(1.0, abs=0.02)
+    q99_30 = reference.month_rmse_quantile(30, 0.99)
+    assert reference.rmse < q99_30 < reference.rmse * 1.1
+    assert reference.month_rmse_quantile(30, 0.5) < q99_30 < reference.month_rmse_quantile(30, 0.999)
+    assert reference.month_rmse_quantile(7, 0.99) > q99_30  # a shorter month varies more
+    assert reference.month_rmse_quantile(30, 0.99) == q99_30  # seeded: the same verdict every time
+    assert set(reference.per_month_rmse()) == {"2018-10", "2018-11", "2018-12"}
+    assert len(reference.without(pd.Timestamp("2018-11-01"), pd.Timestamp("2018-11-30")).days) == 62
+
+
+def test_the_performance_rule_flags_a_real_increase_and_never_one_below_the_floor():
+    reference = performance.ErrorReference.from_backtest("m", _backtest(92, 1.0))
+    calm, worse = _backtest(30, 1.0, "2019-01-01", seed=1), _backtest(30, 1.3, "2019-01-01", seed=2)
+    judged = performance.judge(reference, calm["actual"], calm["predicted"], quantile=0.99, floor_share=0.005)
+    assert judged.days == 30 and not judged.drifted
+    flagged = performance.judge(reference, worse["actual"], worse["predicted"], quantile=0.99, floor_share=0.005)
+    assert flagged.drifted and "above its limit" in flagged.reason
+    # the same increase is below a floor of 50 % of the mean usage (~15 kWh): never drift
+    assert not performance.judge(reference, worse["actual"], worse["predicted"], quantile=0.99, floor_share=0.5).drifted
+    assert flagged.floor_kwh == pytest.approx(0.005 * reference.mean_usage)
+    assert flagged.limit == max(flagged.noise_limit, flagged.holdout_rmse + flagged.floor_kwh)
+
+
+def test_bad_thresholds_and_backtests_are_named():
+    with pytest.raises(ValueError, match="rmse_degradation"):
+        drift.DriftThresholds.from_mapping({"rmse_degradation": 0.15})
+    with pytest.raises(ValueError, match="rmse_quantile"):
+        drift.DriftThresholds(rmse_quantile=1.5)
+    with pytest.raises(performance.ErrorReferenceError, match="predicted"):
+        performance.ErrorReference.from_backtest("m", _backtest(3, 1.0).drop(columns="predicted"))
+
+
+def test_the_usage_level_shift_moves_usage_only():
+    month = pd.DataFrame({"usage_kwh": [10.0, 20.0], "co2_tco2": [0.01, 0.02], "load_type": ["Light_Load", "Maximum_Load"]})
+    shifted = shifts.usage_level_shift(month)
+    assert shifted["usage_kwh"].tolist() == pytest.approx([11.0, 22.0])
+    assert shifted.drop(columns="usage_kwh").equals(month.drop(columns="usage_kwh"))
+    assert shifts.SCENARIOS["usage_level_shift"].models_must_notice and not shifts.SCENARIOS["unshifted"].expected_drift

@@ -1,26 +1,13 @@
 """retrain: a better estimator is promoted, a worse forecaster keeps its champion; both scores reported."""
 
 import mlflow
-from prefect.client.orchestration import get_client
 
 from energy_assets.flows import dagster_runs
 from energy_assets.flows.retrain import retrain
 from energy_assets.gating.champion import champion_version
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
 from tests.conftest import isolated_home
-from tests.flows.conftest import GOOD_ESTIMATOR
-
-
-def _latest_artifact(key: str) -> str:
-    import asyncio
-
-    async def read():
-        async with get_client() as client:
-            return await client.read_latest_artifacts()
-
-    found = [a for a in asyncio.run(read()) if a.key == key]
-    assert found, f"no Prefect artifact {key!r}"
-    return str(found[0].data)
+from tests.flows.conftest import GOOD_ESTIMATOR, latest_artifact
 
 
 def test_retrain_promotes_the_better_estimator_and_keeps_the_better_forecaster(model_home):
@@ -43,6 +30,6 @@ def test_retrain_promotes_the_better_estimator_and_keeps_the_better_forecaster(m
         # the Dagster run is real, in the home's instance, and failed only on the forecaster's gate
         run = dagster_runs.outcome(outcome.run_id)
         assert run.only_gates_failed and [c.name for c in run.failed_checks] == ["check_day_ahead_forecaster_beats_champion"]
-        artifact = _latest_artifact("retrain-decision")
+        artifact = latest_artifact("retrain-decision")
         assert outcome.run_id in artifact and f"/runs/{outcome.run_id}" in artifact
         assert "**promoted**" in artifact and "**kept**" in artifact and f"{estimator.reference_rmse:.4f}" in artifact

@@ -1,6 +1,6 @@
 """Drift statistics: PSI and the two-sample KS test per column, and the verdict against thresholds.
 
-Free of Dagster and Prefect: the `drift_report` asset and the flows both call it.
+Free of Dagster and Prefect: the `drift_report` and `drift_simulation` assets call it.
 
 - PSI (population stability index) compares binned shares: bins are the reference's deciles for
   numeric columns (edges deduplicated, so zero-heavy columns such as CO2 keep a bin of their own,
@@ -10,23 +10,29 @@ Free of Dagster and Prefect: the `drift_report` asset and the flows both call it
   differences nobody would act on, so drift needs the statistic above its own threshold too.
 - Out-of-range share: the part of a month outside the reference's [min, max], which catches
   injected outliers that PSI (a few percent more in the top bin) barely notices.
+- Performance: each champion's RMSE on the month against the noise limit of its own holdout
+  error and an absolute floor (energy_assets.monitoring.performance).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from energy_assets import schema
+from energy_assets.ingest.validation import month_of
+from energy_assets.monitoring.performance import ErrorDrift, ErrorReference, judge
 
 # Every input of the models but the timestamp (nsm and the calendar columns included: a changed
 # schedule shows there first).
 FEATURES: tuple[str, ...] = tuple(c for c in schema.ESTIMATOR_INPUT_COLUMNS if c != schema.TIMESTAMP)
 PSI_FLOOR = 1e-4
 DECILES = np.linspace(0.1, 0.9, 9)
+HISTORY_DAYS = 35  # the forecaster needs 28 whole days before a day; a few more cover the month start
 
 
 @dataclass(frozen=True)
@@ -37,8 +43,28 @@ class DriftThresholds:
     ks_statistic: float = 0.2  # KS statistic above this (with p below ks_pvalue): moved
     ks_pvalue: float = 0.01
     out_of_range_share: float = 0.01  # more than 1 % of a month outside the reference range
-    rmse_degradation: float = 0.15  # recent RMSE more than 15 % above the holdout RMSE
+    # performance (energy_assets.monitoring.performance): a month's RMSE above the rmse_quantile of
+    # the RMSE of same-length months resampled from the model's holdout days, and above the
+    # holdout RMSE by more than rmse_floor_share of the mean usage
+    rmse_quantile: float = 0.99
+    rmse_floor_share: float = 0.005
 
+    def __post_init__(self) -> None:
+        for name in ("psi", "ks_statistic", "out_of_range_share", "rmse_floor_share"):
+            if not 0 <= getattr(self, name) < float("inf"):
+                raise ValueError(f"drift threshold '{name}' must be a number >= 0, got {getattr(self, name)!r}")
+        for name in ("ks_pvalue", "rmse_quantile"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"drift threshold '{name}' must be between 0 and 1 (exclusive), got {getattr(self, name)!r}")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping | None, source: str = "thresholds") -> DriftThresholds:
+        """From a flow parameter or config mapping; an unknown key is an error that names it."""
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(values or {}) - set(known))
+        if unknown:
+            raise ValueError(f"{source}: unknown drift threshold {unknown}; known: {known}")
+        return cls(**(values or {}))
 
 @dataclass
 class ColumnDrift:
@@ -104,29 +130,6 @@ def compare_column(reference: pd.Series, current: pd.Series, kind: str, threshol
 
 
 @dataclass
-class ErrorDrift:
-    model: str
-    holdout_rmse: float
-    recent_rmse: float
-    threshold: float
-
-    @property
-    def degradation(self) -> float:
-        return self.recent_rmse / self.holdout_rmse - 1.0
-
-    @property
-    def drifted(self) -> bool:
-        return self.degradation > self.threshold
-
-    @property
-    def reason(self) -> str:
-        return (
-            f"{self.model}: recent RMSE {self.recent_rmse:.3f} is {self.degradation:+.1%} vs holdout "
-            f"{self.holdout_rmse:.3f} (limit +{self.threshold:.0%})"
-        )
-
-
-@dataclass
 class DriftReport:
     month: str
     reference: str
@@ -137,8 +140,18 @@ class DriftReport:
     thresholds: DriftThresholds
 
     @property
+    def feature_drifted(self) -> bool:
+        """A feature, target or prediction rule (PSI, KS, out of range) fired."""
+        return any(c.drifted for c in self.columns)
+
+    @property
+    def performance_drifted(self) -> list[str]:
+        """The models whose error is beyond their limit."""
+        return [e.model for e in self.errors if e.drifted]
+
+    @property
     def drifted(self) -> bool:
-        return any(c.drifted for c in self.columns) or any(e.drifted for e in self.errors)
+        return self.feature_drifted or bool(self.performance_drifted)
 
     @property
     def reasons(self) -> list[str]:
@@ -161,6 +174,16 @@ class DriftReport:
             ]
         )
 
+    def threshold_summary(self) -> dict:
+        """Every threshold the verdict used: the configured ones and each model's RMSE limit for this month."""
+        return {
+            **asdict(self.thresholds),
+            "rmse_limits": {
+                e.model: {k: e.to_dict()[k] for k in ("holdout_rmse", "days", "noise_limit", "floor_kwh", "limit")}
+                for e in self.errors
+            },
+        }
+
     def to_dict(self) -> dict:
         return {
             "month": self.month,
@@ -170,18 +193,38 @@ class DriftReport:
             "drifted": self.drifted,
             "reasons": self.reasons,
             "columns": [{**asdict(c), "drifted": c.drifted} for c in self.columns],
-            "errors": [{**asdict(e), "degradation": e.degradation, "drifted": e.drifted} for e in self.errors],
-            "thresholds": asdict(self.thresholds),
+            "errors": [e.to_dict() for e in self.errors],
+            "thresholds": self.threshold_summary(),
         }
+
+    def threshold_lines(self) -> list[str]:
+        t = self.thresholds
+        lines = [
+            f"Thresholds: PSI > {t.psi}, KS statistic > {t.ks_statistic} with p < {t.ks_pvalue}, out of reference range "
+            f"> {t.out_of_range_share:.0%}; a model's RMSE above the {t.rmse_quantile:.1%} quantile of same-length months "
+            f"of its holdout error and above its holdout RMSE + {t.rmse_floor_share:.1%} of mean usage."
+        ]
+        if self.errors:
+            lines += [
+                "",
+                "| model | holdout RMSE | month RMSE | change | days | noise limit | floor (kWh) | limit | drift |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+            ]
+            lines += [
+                f"| {e.model} | {e.holdout_rmse:.3f} | {e.recent_rmse:.3f} | {e.degradation:+.1%} | {e.days} | "
+                f"{e.noise_limit:.3f} | {e.floor_kwh:.3f} | {e.limit:.3f} | {'yes' if e.drifted else ''} |"
+                for e in self.errors
+            ]
+        return lines
 
     def markdown(self) -> str:
         verdict = "**DRIFT**" if self.drifted else "no drift"
         lines = [
             f"### Drift of {self.month} against {self.reference}: {verdict}",
             "",
-            f"{self.rows:,} rows against {self.reference_rows:,} reference rows. Thresholds: PSI > {self.thresholds.psi}, "
-            f"KS statistic > {self.thresholds.ks_statistic} with p < {self.thresholds.ks_pvalue}, out of reference range "
-            f"> {self.thresholds.out_of_range_share:.0%}, RMSE degraded > {self.thresholds.rmse_degradation:.0%}.",
+            f"{self.rows:,} rows against {self.reference_rows:,} reference rows.",
+            "",
+            *self.threshold_lines(),
             "",
             "| column | kind | PSI | KS statistic | KS p-value | out of range | drift |",
             "|---|---|---:|---:|---:|---:|---|",
@@ -191,25 +234,49 @@ class DriftReport:
             p = "" if c.ks_pvalue is None else f"{c.ks_pvalue:.1e}"
             oor = "" if c.out_of_range_share is None else f"{c.out_of_range_share:.2%}"
             lines.append(f"| {c.column} | {c.kind} | {c.psi:.3f} | {ks} | {p} | {oor} | {'yes' if c.drifted else ''} |")
-        if self.errors:
-            lines += ["", "| model | holdout RMSE | recent RMSE | change | drift |", "|---|---:|---:|---:|---|"]
-            for e in self.errors:
-                lines.append(
-                    f"| {e.model} | {e.holdout_rmse:.3f} | {e.recent_rmse:.3f} | {e.degradation:+.1%} | {'yes' if e.drifted else ''} |"
-                )
         if self.reasons:
             lines += ["", "Reasons:", *[f"- {r}" for r in self.reasons]]
         return "\n".join(lines)
 
 
+def thresholds_markdown(summary: dict) -> list[str]:
+    """Markdown of a verdict's thresholds as the assets record them (`DriftReport.threshold_summary`)."""
+    configured = {k: v for k, v in summary.items() if k != "rmse_limits"}
+    lines = ["Thresholds: " + ", ".join(f"`{k}` = {v}" for k, v in configured.items()), ""]
+    limits = summary.get("rmse_limits", {})
+    if limits:
+        lines += ["| model | holdout RMSE | days | noise limit | floor (kWh) | RMSE limit |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"| {model} | {x['holdout_rmse']:.3f} | {x['days']} | {x['noise_limit']:.3f} | {x['floor_kwh']:.3f} | {x['limit']:.3f} |"
+            for model, x in limits.items()
+        ]
+    return lines
+
+
 @dataclass(frozen=True)
 class ChampionModel:
-    """A champion to judge on the recent month: its predict function and its registered holdout RMSE."""
+    """A champion to judge on the recent month: its predict function and its error on the holdout, per day."""
 
     name: str
     version: str
-    predict: object  # callable(DataFrame) -> array
-    holdout_rmse: float
+    predict: Callable[[pd.DataFrame], object]  # -> array of predictions
+    errors: ErrorReference
+
+    @property
+    def holdout_rmse(self) -> float:
+        return self.errors.rmse
+
+
+def month_and_history(readings: pd.DataFrame, month: str, history_days: int = HISTORY_DAYS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The readings of `month` (YYYY-MM) and those of the `history_days` days before it."""
+    months = month_of(readings[schema.TIMESTAMP]).to_numpy()
+    recent = readings[months == month].reset_index(drop=True)
+    if recent.empty:
+        raise ValueError(f"month {month!r}: no clean readings (config 'month' / partition key must name a clean_readings partition)")
+    start = schema.interval_day(recent[schema.TIMESTAMP]).min()
+    days = schema.interval_day(readings[schema.TIMESTAMP])
+    history = readings[((days < start) & (days >= start - pd.Timedelta(days=history_days))).to_numpy()].reset_index(drop=True)
+    return recent, history
 
 
 def build_report(
@@ -237,11 +304,11 @@ def build_report(
         after = pd.Series(np.asarray(estimator.predict(recent[inputs]), float), name=f"{estimator.name} prediction")
         columns.append(compare_column(before, after, "prediction", thresholds))
         if has_actuals:
-            errors.append(ErrorDrift(estimator.name, estimator.holdout_rmse, _rmse(recent[schema.TARGET], after), thresholds.rmse_degradation))
+            errors.append(judge(estimator.errors, recent[schema.TARGET], after, thresholds.rmse_quantile, thresholds.rmse_floor_share))
     if forecaster is not None and has_actuals and history is not None and len(history):
         frame = pd.concat([history, recent], ignore_index=True)[list(schema.COLUMNS)]
         predicted = np.asarray(forecaster.predict(frame), float)[len(history):]
-        errors.append(ErrorDrift(forecaster.name, forecaster.holdout_rmse, _rmse(recent[schema.TARGET], predicted), thresholds.rmse_degradation))
+        errors.append(judge(forecaster.errors, recent[schema.TARGET], predicted, thresholds.rmse_quantile, thresholds.rmse_floor_share))
     return DriftReport(
         month=month,
         reference=reference_label,
@@ -251,9 +318,3 @@ def build_report(
         errors=errors,
         thresholds=thresholds,
     )
-
-
-def _rmse(actual, predicted) -> float:
-    actual, predicted = np.asarray(actual, float), np.asarray(predicted, float)
-    known = ~np.isnan(actual) & ~np.isnan(predicted)
-    return float(np.sqrt(np.mean((actual[known] - predicted[known]) ** 2)))
