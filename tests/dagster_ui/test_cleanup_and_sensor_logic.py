@@ -96,3 +96,32 @@ def test_an_unreadable_export_is_reported_once_by_name(home):
     result = _evaluate(instance, baseline)
     assert not result.run_requests and "broken.csv" in result.skip_reason.skip_message
     assert "broken.csv" in json.loads(result.cursor)
+
+
+@pytest.mark.parametrize("profile", ["local", "postgres"])
+def test_run_monitoring_is_on_in_the_generated_dagster_yaml(tmp_path, profile):
+    import yaml
+
+    from energy_assets import settings
+
+    saved = os.environ.get("DAGSTER_HOME")
+    current = settings.Settings(profile, tmp_path, BUNDLED_CSV, "sqlite:///unused.db", "postgresql://u:p@127.0.0.1:5432")
+    try:
+        written = yaml.safe_load((settings.ensure_dagster_home(current) / "dagster.yaml").read_text())
+    finally:
+        if saved is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = saved
+    assert written["run_monitoring"]["enabled"] is True
+    assert written["run_monitoring"]["start_timeout_seconds"] > 0 and written["run_monitoring"]["poll_interval_seconds"] > 0
+
+
+def test_features_follow_clean_data_and_models_wait_for_the_gated_flow():
+    from energy_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    automated = {key.to_user_string() for key in graph.materializable_asset_keys if graph.get(key).automation_condition is not None}
+    assert automated == {"features", "train_readings", "holdout_readings"}
+    sensor = defs.resolve_sensor_def("clean_data_followers")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
