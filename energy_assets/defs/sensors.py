@@ -62,20 +62,19 @@ def _months_of(names: list[str]) -> list[str]:
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="A new or changed CSV export in the raw area (settings.raw_area: data/raw/, or the folder of "
-    "ENERGY_RAW_CSV) requests ingest_month for the months it touches. The first evaluation compares the area "
-    "with the last ingested data version, so the state `make pipeline` built is not ingested again.",
+    "ENERGY_RAW_CSV) requests ingest_month for the months it touches. An area whose data version is the one last "
+    "ingested (by `make pipeline`, the ingest flow or this sensor) requests nothing.",
 )
 def raw_area_exports(context: dg.SensorEvaluationContext):
-    previous = json.loads(context.cursor) if context.cursor else None
-    current = _area_state(previous or {})
-    if previous is None:
-        ingested = _last_ingested_version(context.instance)
-        if ingested is None:
-            return dg.SkipReason("raw_readings was never materialized here: `make pipeline` or the ingest flow builds the first state")
-        files = [get_settings().raw_area / name for name in current]
-        if files and reader.source_version(files) == ingested:
-            return dg.SensorResult(skip_reason="the raw area is the version last ingested", cursor=json.dumps(current))
-        previous = {}
+    previous = json.loads(context.cursor) if context.cursor else {}
+    current = _area_state(previous)
+    ingested = _last_ingested_version(context.instance)
+    if ingested is None:
+        return dg.SkipReason("raw_readings was never materialized here: `make pipeline` or the ingest flow builds the first state")
+    files = [get_settings().raw_area / name for name in current]
+    if files and reader.source_version(files) == ingested:
+        # Already ingested as it is: the state `make pipeline` built, or an export the ingest flow added.
+        return dg.SensorResult(skip_reason="the raw area is the version last ingested", cursor=json.dumps(current))
     changed = sorted(name for name, entry in current.items() if previous.get(name, {}).get("md5") != entry["md5"])
     if not changed:
         removed = sorted(set(previous) - set(current))

@@ -65,6 +65,13 @@ def test_an_orphaned_in_process_run_is_failed_and_its_mlflow_runs_killed(home):
     assert run_cleanup.close_orphaned_runs(instance) == []  # once
 
 
+def _ingested(instance, area) -> None:
+    """What an ingest of the area records: raw_readings materialized with the area's data version."""
+    from energy_assets.ingest.reader import source_files, source_version
+
+    instance.report_runless_asset_event(dg.AssetMaterialization("raw_readings", metadata={"dvc_md5": source_version(source_files(area))}))
+
+
 def _evaluate(instance, cursor: str | None):
     return raw_area_exports(dg.build_sensor_context(instance=instance, cursor=cursor))
 
@@ -73,8 +80,8 @@ def test_the_raw_area_sensor_waits_for_a_first_ingest_then_requests_the_months_a
     _, area, instance = home
     first = _evaluate(instance, None)
     assert isinstance(first, dg.SkipReason) and "never materialized" in first.skip_message
-    baseline = json.dumps({BUNDLED_CSV.name: {"md5": file_md5(area / BUNDLED_CSV.name), "size": 0, "mtime_ns": 0}})
-    unchanged = _evaluate(instance, baseline)
+    _ingested(instance, area)
+    unchanged = _evaluate(instance, None)  # the area as ingested: recorded, nothing requested
     assert not unchanged.run_requests and json.loads(unchanged.cursor)[BUNDLED_CSV.name]["md5"] == file_md5(area / BUNDLED_CSV.name)
 
     lines = BUNDLED_CSV.read_text(encoding="utf-8-sig").splitlines()
@@ -87,11 +94,16 @@ def test_the_raw_area_sensor_waits_for_a_first_ingest_then_requests_the_months_a
     assert request.run_config["ops"]["raw_readings"]["config"]["path"] == str(area)
     assert [r.partition_keys for r in result.dynamic_partitions_requests] == [["2018-12"]]
     assert not _evaluate(instance, result.cursor).run_requests  # the same file is not requested twice
+    # An export that something else (the ingest flow) already ingested is recorded, not requested again.
+    (area / "export-copy.csv").write_text((area / "export-2018-12.csv").read_text())
+    _ingested(instance, area)
+    assert not _evaluate(instance, result.cursor).run_requests
 
 
 def test_an_unreadable_export_is_reported_once_by_name(home):
     _, area, instance = home
-    baseline = json.dumps({BUNDLED_CSV.name: {"md5": file_md5(area / BUNDLED_CSV.name), "size": 0, "mtime_ns": 0}})
+    _ingested(instance, area)
+    baseline = _evaluate(instance, None).cursor
     (area / "broken.csv").write_text("when,what\n1,2\n")
     result = _evaluate(instance, baseline)
     assert not result.run_requests and "broken.csv" in result.skip_reason.skip_message
