@@ -148,10 +148,12 @@ def test_a_three_month_backfill_launched_as_the_ui_launches_it_completes(ui_stac
 
 
 def _wait_for_running_mlflow_run(stack, dagster_run_id: str, timeout: float = 300):
-    return wait_for(
-        lambda: [r for r in _mlflow_runs(stack, dagster_run_id) if r.info.status == "RUNNING"],
-        timeout, f"an MLflow run RUNNING for Dagster run {dagster_run_id}", interval=0.5,
-    )
+    def running():
+        status = _run(stack, dagster_run_id)["status"]
+        assert status not in FINISHED, f"run {dagster_run_id} ended {status} before its MLflow run started: {_run_messages(stack, dagster_run_id)[-12:]}"
+        return [r for r in _mlflow_runs(stack, dagster_run_id) if r.info.status == "RUNNING"]
+
+    return wait_for(running, timeout, f"an MLflow run RUNNING for Dagster run {dagster_run_id}", interval=0.5)
 
 
 def _wait_until_closed(stack, dagster_run_id: str, killed_at: float, timeout: float = 240) -> dict[str, str]:
