@@ -33,7 +33,7 @@ data: install  ## put the bundled UCI export in place as the DVC-tracked raw fil
 pipeline: data  ## materialize the whole asset graph (non-interactive) and print a summary
 	$(RUN)/python -m energy_assets.pipeline
 
-run: pipeline  ## pipeline, then the Dagster UI (:3000), the MLflow UI (:5000), Prefect (:4200) with the served flows, the API (:8000), until Ctrl-C
+run: pipeline  ## pipeline, then the Dagster UI (:3000) with dagster-daemon, the MLflow UI (:5000), Prefect (:4200) with the served flows, the API (:8000), until Ctrl-C
 	$(RUN)/python -m energy_assets.services
 
 flows: data  ## the Prefect server (:4200) and the operational flows served with their schedules, until Ctrl-C

@@ -7,11 +7,13 @@ from energy_assets.defs.assets import data_assets, model_assets, monitoring_asse
 from energy_assets.defs.flow_jobs import FLOW_JOBS
 from energy_assets.defs.jobs import JOBS
 from energy_assets.defs.resources import ParquetIOManager, mlflow_resource
+from energy_assets.defs.sensors import SENSORS
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([data_assets, model_assets, monitoring_assets]),
     asset_checks=dg.load_asset_checks_from_modules([asset_checks]),
     jobs=[*JOBS, *FLOW_JOBS],
+    sensors=SENSORS,
     resources={"io_manager": ParquetIOManager(), "mlflow": mlflow_resource()},
     # One process per run: the graph is small, and steps sharing a process skip ~2 s of imports each.
     executor=dg.in_process_executor,

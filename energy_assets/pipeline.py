@@ -27,6 +27,7 @@ class PipelineResult:
     gate_decisions: dict[str, str] = field(default_factory=dict)
     champions: dict[str, dict] = field(default_factory=dict)
     running_mlflow_runs: list[str] = field(default_factory=list)
+    ended_mlflow_runs: list[str] = field(default_factory=list)  # of a failed run, ended FAILED here
 
     @property
     def only_gates_failed(self) -> bool:
@@ -71,11 +72,13 @@ def run_pipeline(
     import mlflow
 
     from energy_assets.defs.partitions import register_months
+    from energy_assets.defs.run_cleanup import close_orphaned_runs, end_mlflow_runs, process_tags
     from energy_assets.definitions import defs
 
     current = energy_settings.get_settings()
     energy_settings.ensure_dagster_home(current)
     instance = instance or dg.DagsterInstance.get()
+    close_orphaned_runs(instance)  # runs of an earlier pipeline whose process was killed (logged when found)
     source = str(raw_source or current.raw_source)
     mapping = str(source_map or os.environ.get("ENERGY_SOURCE_MAP", ""))
     months = _months_in(source, mapping)
@@ -90,7 +93,11 @@ def run_pipeline(
     outcome = job.execute_in_process(
         instance=instance,
         run_config={"loggers": loggers, **(run_config or {}), "ops": ops},
-        tags={"dagster/asset_partition_range_start": months[0], "dagster/asset_partition_range_end": months[-1]},
+        tags={
+            "dagster/asset_partition_range_start": months[0],
+            "dagster/asset_partition_range_end": months[-1],
+            **process_tags(),  # lets a later run close this one if this process dies
+        },
         raise_on_error=False,
     )
     result = PipelineResult(run_id=outcome.run_id, success=outcome.success)
@@ -106,6 +113,8 @@ def run_pipeline(
         metadata = rejected.asset_materialization.metadata
         result.counts = {k: int(metadata[k].value) for k in ("raw_rows", "clean_rows", "rejected_rows", "exact_duplicates_dropped") if k in metadata}
     result.champions = champion_summary()
+    if not outcome.success:  # e.g. interrupted (Ctrl-C, SIGTERM) before dagster-mlflow's hook ran
+        result.ended_mlflow_runs = end_mlflow_runs(outcome.run_id, "FAILED")
     client = mlflow.MlflowClient(current.mlflow_tracking_uri)
     experiment = client.get_experiment_by_name(energy_settings.EXPERIMENT_NAME)
     if experiment is not None:
@@ -161,6 +170,8 @@ def format_summary(result: PipelineResult) -> str:
             lines.append(f"FAILED check {name}: {message}")
     if result.running_mlflow_runs:
         lines.append(f"MLflow runs left RUNNING: {result.running_mlflow_runs}")
+    if result.ended_mlflow_runs:
+        lines.append(f"MLflow runs of the failed run, left RUNNING, ended FAILED: {result.ended_mlflow_runs}")
     return "\n".join(lines)
 
 

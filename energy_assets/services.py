@@ -36,7 +36,20 @@ def services() -> list[Service]:
         Service(
             "dagster",
             "http://127.0.0.1:3000",
-            [str(BIN / "dagster-webserver"), "-w", str(energy_settings.PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", "3000"],
+            [
+                str(BIN / "dagster-webserver"), "-w", str(energy_settings.PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", "3000",
+                # Warnings and errors only on the console: events, ticks and runs are in the UI.
+                "--dagster-log-level", "warning", "--code-server-log-level", "warning",
+            ],
+            base_env,
+        ),
+        # Backfills, run monitoring, sensors and the run queue (UI-launched runs are queued) on the
+        # same instance as the webserver; its heartbeat shows in the UI and in `make verify`.
+        Service(
+            "daemon",
+            "http://127.0.0.1:3000/deployment/daemons",
+            # At INFO it logs every sensor tick (several a minute); the ticks are on the UI's sensor pages.
+            [str(BIN / "dagster-daemon"), "run", "-w", str(energy_settings.PROJECT_ROOT / "workspace.yaml"), "--log-level", "warning"],
             base_env,
         ),
         Service(

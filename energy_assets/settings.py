@@ -54,6 +54,11 @@ class Settings:
     postgres_url: str | None
 
     @property
+    def raw_area(self) -> Path:
+        """The folder exports are dropped into: the raw source if it is a folder, else the folder of that file."""
+        return self.raw_source if self.raw_source.is_dir() else self.raw_source.parent
+
+    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
@@ -139,6 +144,15 @@ def get_settings() -> Settings:
     return Settings(profile=profile, home=home, raw_source=raw_source, mlflow_tracking_uri=tracking_uri, postgres_url=postgres_url)
 
 
+# Run monitoring, done by dagster-daemon (`make run`, the compose stack). Dagster's default run
+# launcher cannot ask a run worker's health, so the limits are these, measured in docs/architecture.md:
+# - a launched run whose worker process dies is marked failed by its code server within a second;
+# - a run stuck starting (or cancelling) is marked failed (canceled) after 180 s, checked every 30 s;
+# - an in-process run (`make pipeline`, embedded flows) whose process died is closed by the sensor
+#   `close_orphaned_runs` (every 30 s while the daemon runs) or by the next pipeline or flow start.
+RUN_MONITORING = {"enabled": True, "start_timeout_seconds": 180, "cancel_timeout_seconds": 180, "poll_interval_seconds": 30}
+
+
 def ensure_dagster_home(settings: Settings | None = None) -> Path:
     """Create DAGSTER_HOME with a dagster.yaml for the profile, point the env at it, and return it."""
     import yaml
@@ -149,6 +163,7 @@ def ensure_dagster_home(settings: Settings | None = None) -> Path:
     config = {
         "storage": settings.dagster_storage_config(),
         "telemetry": {"enabled": False},
+        "run_monitoring": RUN_MONITORING,
     }
     if settings.profile == "postgres":
         # A team stack runs dagster-daemon, which dequeues runs and caps their concurrency.

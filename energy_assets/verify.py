@@ -4,7 +4,8 @@ Works against `make run` and against the compose stack alike: the base URLs come
 environment (defaults are the ports both publish on this machine). One line per service, exit
 code 1 when any check fails. `--wait N` retries for up to N seconds, for a stack still starting.
 
-    ENERGY_DAGSTER_URL  (http://127.0.0.1:3000)  GET /server_info
+    ENERGY_DAGSTER_URL  (http://127.0.0.1:3000)  GET /server_info, then POST /graphql
+                                                 instance { daemonHealth }: every required daemon healthy
     ENERGY_MLFLOW_URL   (http://127.0.0.1:5000)  GET /health
     ENERGY_PREFECT_URL  (http://127.0.0.1:4200)  GET /api/health
     ENERGY_API_URL      (http://127.0.0.1:8000)  GET /health, then GET /model: a champion is served
@@ -64,6 +65,30 @@ def check_dagster(base: str, timeout: float) -> str:
     return f"dagster-webserver {version}"
 
 
+DAEMON_HEALTH_QUERY = "{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy lastHeartbeatTime } } } }"
+
+
+def check_dagster_daemon(base: str, timeout: float) -> str:
+    """dagster-daemon's heartbeat as the webserver reads it from the shared instance (the UI's Daemons page)."""
+    request = urllib.request.Request(
+        f"{base}/graphql", data=json.dumps({"query": DAEMON_HEALTH_QUERY}).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        raise CheckFailed(f"POST {base}/graphql answered HTTP {error.code}") from error
+    statuses = (((answer.get("data") or {}).get("instance") or {}).get("daemonHealth") or {}).get("allDaemonStatuses")
+    if statuses is None:
+        raise CheckFailed(f"{base}/graphql answered no daemon health: {answer.get('errors') or answer}")
+    required = [s for s in statuses if s["required"]]
+    unhealthy = sorted(s["daemonType"] for s in required if not s["healthy"])
+    if not required or unhealthy:
+        raise CheckFailed(f"dagster-daemon has no heartbeat for {unhealthy or 'any daemon'} (is dagster-daemon running on this instance?)")
+    age = time.time() - max(s["lastHeartbeatTime"] or 0 for s in required)
+    return f"{len(required)} daemons healthy, last heartbeat {age:.0f} s ago"
+
+
 def check_mlflow(base: str, timeout: float) -> str:
     _, body = _get(f"{base}/health", timeout)
     if body.strip() != b"OK":
@@ -92,6 +117,7 @@ def check_api(base: str, timeout: float) -> str:
 
 CHECKS = [
     ServiceCheck("dagster", "ENERGY_DAGSTER_URL", "http://127.0.0.1:3000", check_dagster),
+    ServiceCheck("daemon", "ENERGY_DAGSTER_URL", "http://127.0.0.1:3000", check_dagster_daemon),
     ServiceCheck("mlflow", "ENERGY_MLFLOW_URL", "http://127.0.0.1:5000", check_mlflow),
     ServiceCheck("prefect", "ENERGY_PREFECT_URL", "http://127.0.0.1:4200", check_prefect),
     ServiceCheck("api", "ENERGY_API_URL", "http://127.0.0.1:8000", check_api),

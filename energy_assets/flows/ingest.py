@@ -43,8 +43,7 @@ class IngestOutcome:
 
 def raw_area() -> Path:
     """The folder new exports go to: ENERGY_RAW_CSV if it is a folder, else the folder of that file."""
-    source = energy_settings.get_settings().raw_source
-    return source if source.is_dir() else source.parent
+    return energy_settings.get_settings().raw_area
 
 
 def dvc_root(area: Path) -> Path:

@@ -166,7 +166,7 @@ def test_make_verify_passes_on_the_running_stack(stack, api):
     done = _verify(_verify_env(stack))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.strip().splitlines()
-    assert [line.split()[:2] for line in lines] == [["ok", s] for s in ("dagster", "mlflow", "prefect", "api")]
+    assert [line.split()[:2] for line in lines] == [["ok", s] for s in ("dagster", "daemon", "mlflow", "prefect", "api")]
     assert "energy-usage-estimator v" in lines[-1]
 
 
@@ -175,7 +175,7 @@ def test_make_verify_fails_when_a_service_is_down(stack, api):
     done = _verify(_verify_env(stack))
     assert done.returncode == 1
     status = {line.split()[1]: line.split()[0] for line in done.stdout.strip().splitlines()}
-    assert status == {"dagster": "ok", "mlflow": "ok", "prefect": "ok", "api": "FAIL"}
+    assert status == {"dagster": "ok", "daemon": "ok", "mlflow": "ok", "prefect": "ok", "api": "FAIL"}
 
 
 def test_two_partitions_materialize_concurrently_on_postgres(stack, pipeline_run, tmp_path):

@@ -140,6 +140,7 @@ def clean_readings(context: dg.AssetExecutionContext, validated_readings: dict[s
 @dg.asset(
     group_name="features",
     kinds={"pandas", "parquet"},
+    automation_condition=dg.AutomationCondition.eager(),  # follows new clean readings (sensor clean_data_followers)
     description="Both models' features for every clean interval, computed by the transformers inside the models.",
 )
 def features(clean_readings: pd.DataFrame) -> dg.Output[pd.DataFrame]:
@@ -152,8 +153,8 @@ def features(clean_readings: pd.DataFrame) -> dg.Output[pd.DataFrame]:
 @dg.multi_asset(
     group_name="features",
     outs={
-        "train_readings": dg.AssetOut(kinds={"pandas", "parquet"}, description="Clean readings of Jan-Sep 2018."),
-        "holdout_readings": dg.AssetOut(kinds={"pandas", "parquet"}, description="Clean readings of Oct-Dec 2018."),
+        "train_readings": dg.AssetOut(kinds={"pandas", "parquet"}, description="Clean readings of Jan-Sep 2018.", automation_condition=dg.AutomationCondition.eager()),
+        "holdout_readings": dg.AssetOut(kinds={"pandas", "parquet"}, description="Clean readings of Oct-Dec 2018.", automation_condition=dg.AutomationCondition.eager()),
     },
 )
 def readings_split(clean_readings: pd.DataFrame):

@@ -1,0 +1,150 @@
+"""Sensors, run by dagster-daemon (`make run`, the compose stack).
+
+- `raw_area_exports`: a new or changed export in the raw area requests `ingest_month` for the
+  months it touches (cursor: the md5 of every export).
+- `clean_data_followers`: declarative automation: features and the train/holdout split follow the
+  clean readings. The models are not automated: retraining goes through the gated Prefect flow.
+- `mlflow_runs_of_failed_runs` / `mlflow_runs_of_canceled_runs`: the MLflow runs of a Dagster run
+  that failed or was canceled end FAILED / KILLED instead of staying RUNNING.
+- `orphaned_in_process_runs`: closes in-process runs whose process died (see run_cleanup).
+"""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import pandas as pd
+from mlflow.entities import RunStatus
+
+from energy_assets import schema
+from energy_assets.defs.jobs import ingest_month
+from energy_assets.defs.partitions import MONTHS, monthly_partitions
+from energy_assets.defs.run_cleanup import close_orphaned_runs, end_mlflow_runs
+from energy_assets.ingest import reader
+from energy_assets.ingest.validation import month_of, validate
+from energy_assets.settings import get_settings
+
+SENSOR_INTERVAL_SECONDS = 30
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def _area_state(previous: dict[str, dict]) -> dict[str, dict]:
+    """{file name: {md5, size, mtime_ns}} of every export in the raw area; unchanged files are not re-hashed."""
+    state = {}
+    for path in sorted(get_settings().raw_area.glob("*.csv")):
+        if not path.is_file():
+            continue
+        stat = path.stat()
+        known = previous.get(path.name, {})
+        same = known.get("size") == stat.st_size and known.get("mtime_ns") == stat.st_mtime_ns
+        state[path.name] = {"md5": known["md5"] if same else reader.file_md5(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return state
+
+
+def _last_ingested_version(instance: dg.DagsterInstance) -> str | None:
+    event = instance.get_latest_materialization_event(dg.AssetKey("raw_readings"))
+    if event is None or event.asset_materialization is None:
+        return None
+    return str(event.asset_materialization.metadata["dvc_md5"].value)
+
+
+def _months_of(names: list[str]) -> list[str]:
+    area = get_settings().raw_area
+    frames = [reader.read_export(area / name) for name in names]
+    clean = validate(pd.concat(frames, ignore_index=True)).clean
+    return sorted(month_of(clean[schema.TIMESTAMP]).unique())
+
+
+@dg.sensor(
+    job=ingest_month,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="A new or changed CSV export in the raw area (settings.raw_area: data/raw/, or the folder of "
+    "ENERGY_RAW_CSV) requests ingest_month for the months it touches. An area whose data version is the one last "
+    "ingested (by `make pipeline`, the ingest flow or this sensor) requests nothing.",
+)
+def raw_area_exports(context: dg.SensorEvaluationContext):
+    previous = json.loads(context.cursor) if context.cursor else {}
+    current = _area_state(previous)
+    ingested = _last_ingested_version(context.instance)
+    if ingested is None:
+        return dg.SkipReason("raw_readings was never materialized here: `make pipeline` or the ingest flow builds the first state")
+    files = [get_settings().raw_area / name for name in current]
+    if files and reader.source_version(files) == ingested:
+        # Already ingested as it is: the state `make pipeline` built, or an export the ingest flow added.
+        return dg.SensorResult(skip_reason="the raw area is the version last ingested", cursor=json.dumps(current))
+    changed = sorted(name for name, entry in current.items() if previous.get(name, {}).get("md5") != entry["md5"])
+    if not changed:
+        removed = sorted(set(previous) - set(current))
+        note = f"; removed (not re-ingested): {removed}" if removed else ""
+        return dg.SensorResult(skip_reason=f"no new or changed export{note}", cursor=json.dumps(current))
+    try:
+        months = _months_of(changed)
+    except (reader.RawSourceError, schema.SchemaError, ValueError, OSError) as error:
+        # Recorded in the cursor so a broken file is reported once, not every 30 s.
+        context.log.error(f"cannot read {changed}: {error}")
+        return dg.SensorResult(skip_reason=f"unreadable export {changed}: {error}", cursor=json.dumps(current))
+    if not months:
+        return dg.SensorResult(skip_reason=f"{changed}: no clean reading, nothing to ingest", cursor=json.dumps(current))
+    known = list(context.instance.get_dynamic_partitions(MONTHS))
+    new = [m for m in months if m not in known]
+    order = [m for m in known + new if m in set(months)]
+    tags = {RANGE_START_TAG: order[0], RANGE_END_TAG: order[-1]} if len(order) > 1 else {"dagster/partition": order[0]}
+    area = get_settings().raw_area
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=",".join(f"{name}:{current[name]['md5']}" for name in changed),
+                run_config={"ops": {"raw_readings": {"config": {"path": str(area)}}}},
+                tags={**tags, "energy/exports": ",".join(changed)},
+            )
+        ],
+        dynamic_partitions_requests=[monthly_partitions.build_add_request(new)] if new else [],
+        cursor=json.dumps(current),
+    )
+
+
+clean_data_followers = dg.AutomationConditionSensorDefinition(
+    "clean_data_followers",
+    target=dg.AssetSelection.assets("features", "train_readings", "holdout_readings"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    description="Features and the train/holdout split follow new clean readings (AutomationCondition.eager). "
+    "Models retrain only through the gated Prefect flow `retrain`.",
+)
+
+
+def _mlflow_runs_of(run_status: dg.DagsterRunStatus, mlflow_status: str, adjective: str) -> dg.SensorDefinition:
+    @dg.run_status_sensor(
+        name=f"mlflow_runs_of_{adjective}_runs",
+        run_status=run_status,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=10,
+        description=f"Ends the MLflow runs a {adjective} Dagster run left RUNNING (e.g. its worker was killed) as {mlflow_status}.",
+    )
+    def _sensor(context: dg.RunStatusSensorContext):
+        ended = end_mlflow_runs(context.dagster_run.run_id, mlflow_status)
+        if ended:
+            context.log.info(f"run {context.dagster_run.run_id} {adjective}: MLflow runs {ended} ended {mlflow_status}")
+
+    return _sensor
+
+
+mlflow_runs_of_failed_runs = _mlflow_runs_of(dg.DagsterRunStatus.FAILURE, RunStatus.to_string(RunStatus.FAILED), "failed")
+mlflow_runs_of_canceled_runs = _mlflow_runs_of(dg.DagsterRunStatus.CANCELED, RunStatus.to_string(RunStatus.KILLED), "canceled")
+
+
+@dg.sensor(
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Marks failed the in-process runs (make pipeline, embedded flows) of this host whose process died, "
+    "and ends their MLflow runs as KILLED.",
+)
+def orphaned_in_process_runs(context: dg.SensorEvaluationContext):
+    closed = close_orphaned_runs(context.instance, context.log)
+    return dg.SkipReason(f"closed orphaned runs {closed}" if closed else "no orphaned in-process run")
+
+
+SENSORS = [raw_area_exports, clean_data_followers, mlflow_runs_of_failed_runs, mlflow_runs_of_canceled_runs, orphaned_in_process_runs]
