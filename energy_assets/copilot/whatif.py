@@ -15,7 +15,7 @@ import pandas as pd
 
 from energy_assets import schema
 from energy_assets.copilot.cost import LAGGING, LEADING, MonthBill, PricedHistory, bills_from_priced, co2_tonnes, month_number, priced_intervals
-from energy_assets.copilot.errors import CopilotInputError, InfeasibleError
+from energy_assets.copilot.errors import CopilotInputError, InfeasibleError, number
 from energy_assets.copilot.tariff import INTERVAL_HOURS, Tariff
 
 SLOT = schema.INTERVAL
@@ -167,12 +167,11 @@ def shift(
         raise CopilotInputError("to_window", f"{to_window.label()} overlaps from_window {from_window.label()}")
     if energy_kwh is not None and share is not None:
         raise CopilotInputError("energy_kwh", "give energy_kwh or share, not both")
-    if energy_kwh is not None and (not np.isfinite(energy_kwh) or energy_kwh <= 0):
-        raise CopilotInputError("energy_kwh", f"must be a positive number of kWh, got {energy_kwh}")
-    if share is None and energy_kwh is None:
-        share = 1.0
-    if share is not None and not (np.isfinite(share) and 0 < share <= 1):
-        raise CopilotInputError("share", f"must be in (0, 1], got {share}")
+    if energy_kwh is not None:
+        energy_kwh = number("energy_kwh", energy_kwh, unit="kWh")
+    share = 1.0 if share is None and energy_kwh is None else share
+    if share is not None:
+        share = number("share", share, maximum=1.0)
     day_list = parse_days(days, history)
     changed = {f"{d.year:04d}-{d.month:02d}" for d in day_list}
     months = affected_months(history, tariff, changed)
@@ -307,16 +306,18 @@ def power_factor(
         raise CopilotInputError("switching", f"{switching!r}: expected one of {list(SWITCHING)}")
     if (bank_kvar is None) == (target_pf_pct is None):
         raise CopilotInputError("bank_kvar", "give either bank_kvar or target_pf_pct")
-    if bank_kvar is not None and not (np.isfinite(bank_kvar) and bank_kvar > 0):
-        raise CopilotInputError("bank_kvar", f"must be a positive number of kVAr, got {bank_kvar}")
-    if target_pf_pct is not None and not (np.isfinite(target_pf_pct) and 0 < target_pf_pct <= 100):
-        raise CopilotInputError("target_pf_pct", f"must be a percentage in (0, 100], got {target_pf_pct}")
-    if cost_per_kvar is not None and not (np.isfinite(cost_per_kvar) and cost_per_kvar >= 0):
-        raise CopilotInputError("cost_per_kvar", f"must be a non-negative amount, got {cost_per_kvar}")
-    sizes = sorted(bank_sizes_kvar or [])
-    if any(not (np.isfinite(s) and s > 0) for s in sizes):
-        raise CopilotInputError("bank_sizes_kvar", "sizes must be positive numbers of kVAr")
+    if bank_kvar is not None:
+        bank_kvar = number("bank_kvar", bank_kvar, unit="kVAr")
+    if target_pf_pct is not None:
+        target_pf_pct = number("target_pf_pct", target_pf_pct, maximum=100.0, unit="%")
+    if cost_per_kvar is not None:
+        cost_per_kvar = number("cost_per_kvar", cost_per_kvar, strict=False)
+    if bank_sizes_kvar is not None and not isinstance(bank_sizes_kvar, (list, tuple)):
+        raise CopilotInputError("bank_sizes_kvar", f"expected a list of sizes in kVAr, got {bank_sizes_kvar!r}")
+    sizes = sorted(number("bank_sizes_kvar", s, unit="kVAr") for s in bank_sizes_kvar or [])
     known = history.months
+    if months is not None and (isinstance(months, str) or not isinstance(months, (list, tuple))):
+        raise CopilotInputError("months", f"expected a list of months YYYY-MM, got {months!r}")
     months = sorted(months or known)
     for month in months:
         if month not in known:
@@ -421,8 +422,7 @@ def exceedance(quantiles: np.ndarray, threshold: np.ndarray | float) -> tuple[np
 
 def peak_cap(forecast: pd.DataFrame, cap_kw: float) -> dict:
     """For a forecast day and a demand cap (kW), the probability that each interval's demand exceeds it."""
-    if not (np.isfinite(cap_kw) and cap_kw > 0):
-        raise CopilotInputError("cap_kw", f"must be a positive demand in kW, got {cap_kw}")
+    cap_kw = number("cap_kw", cap_kw, unit="kW")
     frame = quantile_frame(forecast)
     cap_kwh = cap_kw * INTERVAL_HOURS
     probability, bound = exceedance(frame[list(QUANTILE_COLUMNS)].to_numpy(), cap_kwh)

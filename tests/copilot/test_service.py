@@ -67,3 +67,24 @@ def test_the_copilot_imports_without_dagster_or_prefect():
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "kepco-2018" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "call, field",
+    [
+        (lambda p, f: service.whatif_shift(p, days="2018-11-22", from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00", share="half"), "share"),
+        (lambda p, f: service.whatif_shift(p, days="2018-11-22", from_start=10, from_end="12:00", to_start="02:00", to_end="04:00"), "from_window.start"),
+        (lambda p, f: service.whatif_power_factor(p, bank_kvar="50"), "bank_kvar"),
+        (lambda p, f: service.whatif_power_factor(p, bank_kvar=50, months="2018-01"), "months"),
+        (lambda p, f: service.whatif_power_factor(p, target_pf_pct=95, bank_sizes_kvar=[50, None]), "bank_sizes_kvar"),
+        (lambda p, f: service.peak_risk(f, cap_kw=None), "cap_kw"),
+        (lambda p, f: service.optimize_block(f, energy_kwh=10, duration_minutes="an hour", power_limit_kw=100, window_start="08:00", window_end="12:00"), "duration_minutes"),
+        (lambda p, f: service.optimize_block(f, energy_kwh=float("nan"), duration_minutes=60, power_limit_kw=100, window_start="08:00", window_end="12:00"), "energy_kwh"),
+    ],
+)
+def test_wrong_types_are_input_errors_not_crashes(priced, clean, call, field):
+    day = clean[(clean["timestamp"] > "2018-11-22") & (clean["timestamp"] <= "2018-11-23")]
+    forecast = day[["timestamp"]].assign(p025=day["usage_kwh"], p10=day["usage_kwh"], p50=day["usage_kwh"], p90=day["usage_kwh"], p975=day["usage_kwh"])
+    with pytest.raises(CopilotInputError) as error:
+        call(priced, forecast)
+    assert error.value.field == field
