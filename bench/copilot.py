@@ -54,6 +54,8 @@ def main() -> int:
         "bill (one month)": lambda: service.bill(priced, "2018-11", tariff),
         "what-if shift (one day, 10:00-12:00 -> 02:00-04:00)": lambda: service.whatif_shift(
             priced, days="2018-11-22", from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00", tariff=tariff),
+        "what-if shift, a day of a ratchet month (re-bills 12 months)": lambda: service.whatif_shift(
+            priced, days="2018-01-15", from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00", tariff=tariff),
         "what-if power factor (one month, target 95 %)": lambda: service.whatif_power_factor(
             priced, months=["2018-11"], target_pf_pct=95.0, tariff=tariff),
         "what-if peak cap (one day of bands)": lambda: service.peak_risk(forecast, cap_kw=600, tariff=tariff),

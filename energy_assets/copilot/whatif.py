@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from energy_assets import schema
-from energy_assets.copilot.cost import LAGGING, LEADING, MonthBill, PricedHistory, bills_from_priced, co2_tonnes, month_number, priced_intervals
+from energy_assets.copilot.cost import (
+    LAGGING, LEADING, MonthBill, PricedHistory, bills_from_priced, co2_tonnes, month_number, priced_intervals, rebill_demand,
+)
 from energy_assets.copilot.errors import CopilotInputError, InfeasibleError, number
 from energy_assets.copilot.tariff import INTERVAL_HOURS, Tariff
 
@@ -104,13 +106,18 @@ def affected_months(history: PricedHistory, tariff: Tariff, months: set[str]) ->
     return sorted(out)
 
 
-def bill_both(history: PricedHistory, tariff: Tariff, months: list[str], base: pd.DataFrame, scenario: pd.DataFrame) -> dict:
-    """Bills of `months` before (rows `base`) and after (rows `scenario`), months outside them feeding the ratchet."""
-    prior = history.prior_peaks(months)
-    return compare_bills(
-        {b.month: b for b in bills_from_priced(base, tariff, months, prior)},
-        {b.month: b for b in bills_from_priced(scenario, tariff, months, prior)},
-    )
+def bill_both(history: PricedHistory, tariff: Tariff, changed: list[str], months: list[str], scenario: pd.DataFrame) -> dict:
+    """Bills of `months` before and after a scenario that changed the rows of `changed` (given as `scenario`).
+
+    The changed months are billed from their new rows; the other months only see the changed
+    months' new maximum demands through the ratchet."""
+    before = history.bills()
+    after = {b.month: b for b in bills_from_priced(scenario, tariff, changed, history.prior_peaks(changed))}
+    peaks = {**history.peaks, **{month_number(m): (b.max_demand_kw, m) for m, b in after.items()}}
+    for month in months:
+        if month not in after:
+            after[month] = rebill_demand(before[month], peaks, tariff)
+    return compare_bills({m: before[m] for m in months}, after)
 
 
 def _components(bill: MonthBill) -> dict[str, float]:
@@ -173,9 +180,9 @@ def shift(
     if share is not None:
         share = number("share", share, maximum=1.0)
     day_list = parse_days(days, history)
-    changed = {f"{d.year:04d}-{d.month:02d}" for d in day_list}
-    months = affected_months(history, tariff, changed)
-    table = history.rows_of(months)
+    changed = sorted({f"{d.year:04d}-{d.month:02d}" for d in day_list})
+    months = affected_months(history, tariff, set(changed))
+    table = history.rows_of(changed)
     scenario = table.copy()
     slots = table["slot"].to_numpy()
     day_values = table["day"].to_numpy()
@@ -219,7 +226,7 @@ def shift(
     if lag is not None:
         scenario[LAGGING] = lag
     _reprice(scenario)
-    result = bill_both(history, tariff, months, table, scenario)
+    result = bill_both(history, tariff, changed, months, scenario)
     energy = float(original[np.isin(day_values, [d.to_datetime64() for d in day_list])].sum())
     return {
         "scenario": {
@@ -322,7 +329,8 @@ def power_factor(
     for month in months:
         if month not in known:
             raise CopilotInputError("months", f"{month!r} has no readings (have {known[0]} .. {known[-1]})")
-    needed = affected_months(history, tariff, set(months))
+    # Reactive energy changes neither kWh nor kW, so only the months named are re-billed.
+    needed = months
     table = history.rows_of(needed)
     required = None
     if target_pf_pct is not None:
@@ -338,7 +346,7 @@ def power_factor(
     after = {b.month: b for b in bills_from_priced(with_bank(table, bank_kvar, switching), tariff, needed, prior)}
     result = compare_bills(before, after)
     saving = -result["delta_total"]["total"]
-    per_year = saving * 12 / len(needed)
+    per_year = saving * 12 / len(months)
     capital = None if cost_per_kvar is None else bank_kvar * cost_per_kvar
     return {
         "scenario": {
