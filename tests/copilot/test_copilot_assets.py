@@ -36,7 +36,7 @@ def test_monthly_bill_checks_pass_and_each_month_is_stored(materialized, priced)
     result, base = materialized
     assert result.success
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"check_components_add_up": True, "check_every_interval_priced": True}
+    assert checks == {"check_bill_components_add_up": True, "check_bill_every_interval_priced": True}
     for month in MONTH_KEYS:
         stored = pd.read_parquet(base / "monthly_bill" / f"{month}.parquet")
         assert stored["total"].iloc[0] == pytest.approx(service.bill(priced, month)["bill"]["total"], abs=0.01)

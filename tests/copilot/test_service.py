@@ -88,3 +88,11 @@ def test_wrong_types_are_input_errors_not_crashes(priced, clean, call, field):
     with pytest.raises(CopilotInputError) as error:
         call(priced, forecast)
     assert error.value.field == field
+
+
+def test_what_ifs_never_change_the_shared_priced_history(clean, tariff):
+    history = service.prepare_history(clean, tariff)
+    before = history.table.copy()
+    service.whatif_shift(history, days=["2018-01-15", "2018-11-22"], from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00")
+    service.whatif_power_factor(history, bank_kvar=100, switching="fixed")
+    pd.testing.assert_frame_equal(history.table, before)

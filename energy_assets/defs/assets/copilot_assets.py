@@ -81,9 +81,9 @@ def _months(context: dg.AssetExecutionContext, priced) -> list[str]:
     "The month's electricity bill under the tariff: energy charge by TOU period, billing demand "
     "(ratchet) and demand charge, power-factor adjustment, total and CO2.",
     check_specs=[
-        dg.AssetCheckSpec("check_components_add_up", asset="monthly_bill", blocking=True,
+        dg.AssetCheckSpec("check_bill_components_add_up", asset="monthly_bill", blocking=True,
                           description="energy by period sums to the energy charge; energy + demand + power factor = total"),
-        dg.AssetCheckSpec("check_every_interval_priced", asset="monthly_bill", blocking=True,
+        dg.AssetCheckSpec("check_bill_every_interval_priced", asset="monthly_bill", blocking=True,
                           description="every interval of the month has a rate: priced intervals = readings = days x 96"),
     ],
 )
@@ -115,9 +115,9 @@ def monthly_bill(context: dg.AssetExecutionContext, config: TariffConfig, clean_
             "plot": _plot(draw, "bill by component"),
         },
     )
-    yield dg.AssetCheckResult(check_name="check_components_add_up", passed=all(add_up.values()),
+    yield dg.AssetCheckResult(check_name="check_bill_components_add_up", passed=all(add_up.values()),
                               metadata={"failing_months": [m for m, ok in add_up.items() if not ok]})
-    yield dg.AssetCheckResult(check_name="check_every_interval_priced", passed=all(priced_all.values()),
+    yield dg.AssetCheckResult(check_name="check_bill_every_interval_priced", passed=all(priced_all.values()),
                               metadata={"incomplete_months": [m for m, ok in priced_all.items() if not ok]})
 
 
