@@ -342,8 +342,14 @@ def power_factor(
                 raise InfeasibleError("bank_sizes_kvar", f"the largest size {sizes[-1]} kVAr is below the {required} kVAr needed for {target_pf_pct} %")
             bank_kvar = fitting[0]
     prior = history.prior_peaks(needed)
+    banked = with_bank(table, bank_kvar, switching)
     before = {b.month: b for b in bills_from_priced(table, tariff, needed, prior)}
-    after = {b.month: b for b in bills_from_priced(with_bank(table, bank_kvar, switching), tariff, needed, prior)}
+    after = {b.month: b for b in bills_from_priced(banked, tariff, needed, prior)}
+    labels = table["month"].astype(str).to_numpy()
+    reactive = {
+        (m, column, when): round(float(frame[column].to_numpy()[labels == m].sum()), 2)
+        for m in needed for column in (LAGGING, LEADING) for when, frame in (("before", table), ("after", banked))
+    }
     result = compare_bills(before, after)
     saving = -result["delta_total"]["total"]
     per_year = saving * 12 / len(months)
@@ -365,6 +371,10 @@ def power_factor(
                 "leading_pf_pct_after": round(after[m].leading_pf_pct, 2),
                 "pf_adjustment_before": round(before[m].pf_adjustment, 2),
                 "pf_adjustment_after": round(after[m].pf_adjustment, 2),
+                "lagging_kvarh_before": reactive[(m, LAGGING, "before")],
+                "lagging_kvarh_after": reactive[(m, LAGGING, "after")],
+                "leading_kvarh_before": reactive[(m, LEADING, "before")],
+                "leading_kvarh_after": reactive[(m, LEADING, "after")],
             }
             for m in needed
         },

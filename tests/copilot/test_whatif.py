@@ -97,6 +97,10 @@ def test_bank_sizes_cost_and_fixed_switching(priced):
     automatic = service.whatif_power_factor(priced, bank_kvar=200)
     fixed = service.whatif_power_factor(priced, bank_kvar=200, switching="fixed")
     assert any(m["leading_pf_pct_after"] < m["leading_pf_pct_before"] for m in fixed["pf"].values())
+    for month in automatic["pf"].values():
+        assert month["lagging_kvarh_after"] < month["lagging_kvarh_before"]
+        assert month["leading_kvarh_after"] == month["leading_kvarh_before"]  # switched in only against lagging
+    assert all(m["leading_kvarh_after"] > m["leading_kvarh_before"] for m in fixed["pf"].values())
     assert fixed["saving"] < automatic["saving"]  # an always-on bank is judged by the leading rule at night
     with pytest.raises(InfeasibleError) as error:
         service.whatif_power_factor(priced, target_pf_pct=99.0, bank_sizes_kvar=[5])
