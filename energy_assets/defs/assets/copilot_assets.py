@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import Field
 
 from energy_assets import schema
-from energy_assets.copilot import service, whatif
+from energy_assets.copilot import service
 from energy_assets.copilot.errors import CopilotInputError
 from energy_assets.copilot.tariff import INTERVAL_HOURS, TARIFF_ENV, Tariff, load_tariff
 from energy_assets.defs.partitions import monthly_partitions
