@@ -121,7 +121,7 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
         calibration = np.asarray(calibration, dtype=bool)
         if calibration.shape != y.shape:
             raise CalibrationError(f"calibration: {calibration.shape[0]} flags for {len(y)} rows")
-        fitted = weight > 0
+        fitted = (weight > 0) & ~np.isnan(y)  # a row without its usage can neither fit nor calibrate
         proper = fitted & ~calibration
         held = fitted & calibration
         if not proper.any() or not held.any():
