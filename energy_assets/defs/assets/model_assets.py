@@ -19,14 +19,13 @@ from energy_assets.defs.resources import child_run
 from energy_assets.gating.champion import promote
 from energy_assets.ingest.reader import DATA_VERSION, combine_versions
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
-from energy_assets.training import evaluation
+from energy_assets.training import bands, evaluation
 from energy_assets.training.models import (
     EstimatorParams,
     ForecasterParams,
-    build_day_ahead_forecaster,
     build_usage_estimator,
     estimator_input,
-    forecaster_training_rows,
+    fit_day_ahead_forecaster,
     random_cv_rmse,
 )
 
@@ -35,6 +34,7 @@ from energy_assets.training.models import (
 SKOPS_TRUSTED_TYPES = [
     "energy_assets.features.transformers.DayAheadFeatures",
     "energy_assets.features.transformers.EstimatorFeatures",
+    "energy_assets.training.bands.BandedForecastRegressor",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 ]
 PIP_REQUIREMENTS = [f"{name}=={installed(name)}" for name in ("mlflow", "scikit-learn", "pandas", "numpy", "pyarrow")]
@@ -54,9 +54,16 @@ class ForecasterConfig(dg.Config):
     max_iter: int = Field(default=ForecasterParams.max_iter, description="Boosting iterations.")
     learning_rate: float = Field(default=ForecasterParams.learning_rate)
     seed: int = Field(default=ForecasterParams.seed, description="Random seed: same data + code + seed = same model.")
+    quantile_max_iter: int = Field(default=ForecasterParams.quantile_max_iter, description="Boosting iterations of each quantile model of the bands.")
+    calibration_days: int = Field(
+        default=ForecasterParams.calibration_days, description="Last days of the training period that calibrate the bands (the quantile models never see them)."
+    )
 
     def params(self) -> ForecasterParams:
-        return ForecasterParams(max_iter=self.max_iter, learning_rate=self.learning_rate, seed=self.seed)
+        return ForecasterParams(
+            max_iter=self.max_iter, learning_rate=self.learning_rate, seed=self.seed,
+            quantile_max_iter=self.quantile_max_iter, calibration_days=self.calibration_days,
+        )
 
 
 def raw_data_version(*frames: pd.DataFrame) -> str:
@@ -222,14 +229,12 @@ def day_ahead_forecaster(
     params = config.params()
     data_version = raw_data_version(train_readings, holdout_readings)
     train_readings, holdout_readings = with_target(train_readings), with_target(holdout_readings)
-    weights = forecaster_training_rows(train_readings, params).astype(float)
-    model = build_day_ahead_forecaster(params).fit(
-        train_readings[list(schema.COLUMNS)], train_readings[schema.TARGET], regressor__sample_weight=weights
-    )
+    model = fit_day_ahead_forecaster(train_readings, params)
     # Holdout days are featurized with the training months before them as history; the features
     # never read a row's own day, so the actuals in the frame cannot leak into the forecast.
     everything = pd.concat([train_readings, holdout_readings], ignore_index=True)[list(schema.COLUMNS)]
-    predicted = model.predict(everything)[len(train_readings):]
+    backtest = bands.banded_backtest(model, train_readings, holdout_readings)
+    band_metrics = bands.holdout_band_metrics(backtest, everything, train_readings)
     featurized = model.named_steps["features"].transform(everything).iloc[len(train_readings):]
     importance = evaluation.permutation_importance_of(
         model.named_steps["regressor"], featurized, holdout_readings[schema.TARGET], params.seed
@@ -242,8 +247,8 @@ def day_ahead_forecaster(
         model_name=FORECASTER_MODEL_NAME,
         model=model,
         params=asdict(params),
-        metrics={},
-        backtest=evaluation.backtest_frame(holdout_readings, predicted),
+        metrics=band_metrics,
+        backtest=backtest,
         importance=importance,
         input_example=input_example,
         baseline_rmse=evaluation.seasonal_naive_rmse(everything, holdout_readings),
