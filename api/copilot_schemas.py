@@ -141,3 +141,11 @@ class OptimizeAnswer(Answer):
 class ExplainAnswer(Answer):
     model_config = ConfigDict(extra="allow")
     day: dt.date
+    day_kind: str = Field(..., description="The kind of day as the forecaster sees it: off, saturday, sunday, weekday")
+    peak: dict[str, Any] = Field(..., description="The peak interval(s), kWh and kW")
+    forecast: dict[str, Any] = Field(..., description="The day-ahead forecast at the peak, its band, the day's forecast total")
+    typical: dict[str, Any] = Field(..., description="The mean of the last days of the same kind, at the peak and over the day")
+    contributions: dict[str, Any] = Field(..., description="SHAP contributions of the features to the forecast at the peak")
+    tariff_period: dict[str, Any]
+    power_factor: dict[str, Any]
+    sentences: list[str] = Field(..., description="One plain sentence per finding, filled with the numbers above")

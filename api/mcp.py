@@ -40,8 +40,8 @@ INSTRUCTIONS = (
     "Energy Optimization Copilot for a steel plant's 15-minute electricity readings. Tools answer with numbers "
     "computed from the plant's readings, the day-ahead forecaster and the tariff file: forecast_day (tomorrow's use, "
     "bands, cost and peak), monthly_bill, whatif_shift (move load between hours), whatif_power_factor (capacitor "
-    "bank / target power factor), optimize_block (least-cost schedule of a production block). Every answer carries "
-    "its lineage: model versions, readings version, tariff version."
+    "bank / target power factor), optimize_block (least-cost schedule of a production block) and explain_day (why "
+    "a past day peaked). Every answer carries its lineage: model versions, readings version, tariff version."
 )
 
 Runner = Callable[[Callable[[], dict]], Awaitable[dict]]
@@ -97,6 +97,12 @@ def build_server(copilot: Copilot, run: Runner = _in_thread) -> MCPServer:
                  "binds. Same answer as POST /copilot/optimize.")
     async def optimize_block(request: OptimizeRequest) -> dict[str, Any]:
         return await answer(lambda: copilot.optimize(request))
+
+    @server.tool(description="Why a past day's peak was what it was: the peak, the forecast and its band there, the typical day of "
+                 "the same kind, the features that moved the forecast (SHAP), the tariff period and power factor, each with "
+                 "one plain sentence. Same answer as GET /copilot/explain.")
+    async def explain_day(day: Annotated[dt.date, Field(description="A past day with readings, YYYY-MM-DD")]) -> dict[str, Any]:
+        return await answer(lambda: copilot.explain(day))
 
     return server
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from energy_assets import schema
-from energy_assets.copilot import service
+from energy_assets.copilot import explain, service
 from energy_assets.copilot.errors import CopilotInputError, TariffError
 from energy_assets.copilot.tariff import TARIFF_ENV, Tariff, load_tariff, tariff_path
 from energy_assets.settings import FORECASTER_MODEL_NAME
@@ -178,3 +178,19 @@ class Copilot:
             forecast.frame, **request.model_dump(exclude={"day", "baseline"}), baseline_column=request.baseline, tariff=tariff
         )
         return {"day": request.day.isoformat(), "baseline": request.baseline, **answer, "lineage": self._lineage([forecast.served], forecast.readings_version, tariff)}
+
+    # --- explaining a past day -------------------------------------------------------------
+
+    def explain(self, day: dt.date) -> dict:
+        """Why `day`'s peak was what it was: the peak, forecast and band, the typical day, SHAP contributions,
+        tariff period and power factor, as numbers and one sentence each (`energy_assets.copilot.explain`)."""
+        if not clean_history.FIRST_DAY <= day <= clean_history.LAST_DAY:
+            raise CopilotInputError("day", f"{day} is outside the supported range {clean_history.FIRST_DAY} to {clean_history.LAST_DAY}")
+        tariff = self.tariff()
+        served = self.champions.require(FORECASTER_MODEL_NAME)
+        frame, version = self.history.snapshot()
+        try:
+            answer = explain.explain_day(frame.drop(columns="_day"), served.pipeline, day)
+        except explain.ExplainError as error:
+            raise CopilotInputError(error.field, error.reason) from None
+        return {**answer, "tariff": tariff.lineage(), "lineage": self._lineage([served], version, tariff)}

@@ -1,4 +1,4 @@
-"""The copilot over REST: monthly bills, what-if scenarios and the block scheduler, each answer with its lineage.
+"""The copilot over REST: monthly bills, what-if scenarios, the block scheduler and explanations, each with its lineage.
 
 The numbers come from `energy_assets.copilot` through `api.operations.Copilot`, the same calls the
 MCP tools make. Bad input is 422 naming the field and why; a missing champion or an unusable
@@ -7,11 +7,14 @@ tariff file is 503 saying which.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Query
 
 from api.copilot_schemas import (
     MONTH_PATTERN,
     BillAnswer,
+    ExplainAnswer,
     OptimizeAnswer,
     OptimizeRequest,
     PowerFactorAnswer,
@@ -64,3 +67,17 @@ async def whatif_power_factor(request: PowerFactorRequest, copilot: CopilotOps, 
 )
 async def optimize(request: OptimizeRequest, copilot: CopilotOps, workers: Workers):
     return json_response(await workers.run(lambda: copilot.optimize(request)))
+
+
+@router.get(
+    "/explain",
+    response_model=ExplainAnswer,
+    summary="Why a past day's peak was what it was: forecast and band, typical day, feature contributions, period, power factor",
+    responses=UNAVAILABLE,
+)
+async def explain(
+    copilot: CopilotOps,
+    workers: Workers,
+    day: dt.date = Query(..., description="A past day with readings, YYYY-MM-DD", examples=["2018-11-16"]),
+):
+    return json_response(await workers.run(lambda: copilot.explain(day)))

@@ -112,10 +112,28 @@ def test_optimize_schedules_the_block_on_the_forecast_day(client, domain):
     assert baseline["2018-10-10T06:00:00"] == pytest.approx(first["usage_kwh"] * 4, abs=1e-2)
 
 
+def test_explain_gives_the_peak_with_numbers_and_sentences(client, domain, holdout):
+    _, _, version, tariff = domain
+    response = client.get("/copilot/explain", params={"day": "2018-11-16"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    from energy_assets import schema
+
+    day = holdout[schema.interval_day(holdout[schema.TIMESTAMP]) == "2018-11-16"]
+    assert body["peak"]["usage_kwh"] == pytest.approx(day[schema.TARGET].max())
+    assert body["peak"]["intervals"][0]["timestamp"] == day.loc[day[schema.TARGET].idxmax(), schema.TIMESTAMP].isoformat()
+    assert len(body["sentences"]) == 6 and all(s.endswith(".") for s in body["sentences"])
+    assert body["contributions"]["features"] and body["forecast"]["peak_interval_band"]["p10"] <= body["forecast"]["peak_interval_band"]["p90"]
+    _assert_lineage(body, version, tariff, [FORECASTER_MODEL_NAME])
+
+
 @pytest.mark.parametrize(
     ("method", "path", "payload", "loc", "words"),
     [
         ("get", "/copilot/bill", {"month": "2018-13"}, ["query", "month"], ["pattern"]),
+        ("get", "/copilot/explain", {"day": "2019-03-01"}, ["query", "day"], ["no readings"]),
+        ("get", "/copilot/explain", {"day": "2018-01-10"}, ["query", "day"], ["the forecaster needs 28"]),
+        ("get", "/copilot/explain", {"day": "0001-01-01"}, ["query", "day"], ["outside"]),
         ("get", "/copilot/bill", {"month": "2017-05"}, ["query", "month"], ["no readings", "2018-01"]),
         ("post", "/copilot/whatif/shift", {"days": ["2018-10-05"], "from_start": "10:00", "from_end": "12:00", "to_start": "11:00", "to_end": "13:00"}, ["body", "to_window"], ["overlaps"]),
         ("post", "/copilot/whatif/shift", {"days": ["2018-10-05"], "from_start": "10:00", "from_end": "25:00", "to_start": "02:00", "to_end": "03:00"}, ["body", "from_end"], ["pattern"]),

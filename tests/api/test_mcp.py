@@ -29,6 +29,7 @@ CALLS = [
     ("whatif_shift", {"request": SHIFT}, ("post", "/copilot/whatif/shift", SHIFT)),
     ("whatif_power_factor", {"request": POWER_FACTOR}, ("post", "/copilot/whatif/power-factor", POWER_FACTOR)),
     ("optimize_block", {"request": OPTIMIZE}, ("post", "/copilot/optimize", OPTIMIZE)),
+    ("explain_day", {"day": "2018-11-16"}, ("get", "/copilot/explain", {"day": "2018-11-16"})),
 ]
 
 
