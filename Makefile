@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help install data pipeline run ui flows serve bench-serving copilot bench-copilot test lint clean cold-start verify
+.PHONY: help install data pipeline run ui flows serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -50,6 +50,9 @@ copilot: install  ## the copilot's answers on the bundled data: the 2018 bill, m
 
 bench-copilot: install  ## domain-level latency of the copilot's what-ifs and optimizer
 	$(RUN)/python bench/copilot.py
+
+bench-copilot-api: install  ## latency of forecast with bands, what-ifs and the optimizer through the API on loopback (run `make pipeline` first)
+	$(RUN)/python bench/copilot_api.py
 
 ui: data  ## the UIs only, on the current state
 	$(RUN)/python -m energy_assets.services

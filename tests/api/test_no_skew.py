@@ -49,3 +49,16 @@ def test_forecast_of_a_holdout_day_reproduces_the_forecaster_backtest(client, ml
     got = forecast.set_index(pd.to_datetime(forecast["timestamp"]))["usage_kwh"]
     assert len(got) == 96
     np.testing.assert_allclose(got.to_numpy(), expected.reindex(got.index).to_numpy(), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("day", ["2018-10-01", "2018-12-24"])
+def test_forecast_bands_of_a_holdout_day_reproduce_the_backtest_quantiles(client, mlflow_client, tmp_path, day):
+    served = _served(client, FORECASTER_MODEL_NAME)
+    backtest = _backtest(mlflow_client, served["mlflow_run_id"], tmp_path)
+    quantiles = ["p025", "p10", "p50", "p90", "p975"]
+    assert set(quantiles) <= set(backtest.columns)
+    body = client.get("/forecast", params={"day": day}).json()
+    assert body["bands"] is True
+    forecast = pd.DataFrame(body["intervals"]).set_index(pd.to_datetime(pd.DataFrame(body["intervals"])["timestamp"]))
+    expected = backtest.set_index(pd.to_datetime(backtest["timestamp"]))[quantiles].reindex(forecast.index)
+    np.testing.assert_allclose(forecast[quantiles].to_numpy(), expected.to_numpy(), rtol=0, atol=1e-9)
