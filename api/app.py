@@ -38,6 +38,7 @@ from api.schemas import (
     ErrorMessage,
     Forecast,
     Health,
+    HistorySpan,
     ModelsInfo,
     Prediction,
     Ready,
@@ -325,6 +326,15 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
             "lineage": served.lineage(),
         }
         return _json(body, served.lineage_headers())
+
+    @app.get("/history", response_model=HistorySpan, tags=["predictions"], summary="The days and months the clean readings cover")
+    async def history_span():
+        days = history.frame()["_day"]
+        if days.empty:
+            return {"first_day": None, "last_day": None, "days": 0, "months": [], "next_day": None}
+        first, last = days.iloc[0].date(), days.iloc[-1].date()
+        months = sorted(days.dt.strftime("%Y-%m").unique().tolist())
+        return {"first_day": first, "last_day": last, "days": int(days.nunique()), "months": months, "next_day": last + dt.timedelta(days=1)}
 
     @app.get("/model", response_model=ModelsInfo, tags=["models"], summary="Lineage and holdout metrics of each served model")
     async def model_info():

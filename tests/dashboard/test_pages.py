@@ -1,0 +1,83 @@
+"""Each page under Streamlit's AppTest against a running API: its widgets, and numbers equal to the API's."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.dashboard.conftest import app_test, free_port
+
+PAGES = ("tomorrow", "bills", "whatif", "explain", "models")
+
+
+def api_get(base: str, path: str, **params):
+    response = requests.get(f"{base}{path}", params=params, timeout=60)
+    response.raise_for_status()
+    return response.json()
+
+
+def metric(at, label: str) -> str:
+    found = [m for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}; the page shows {[m.label for m in at.metric]}"
+    return found[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_says_which_url_it_tried_when_the_api_is_down(page, monkeypatch):
+    down = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("ENERGY_API_URL", down)
+    at = app_test(page).run()
+    assert not at.exception, at.exception
+    messages = " ".join(e.value for e in at.error)
+    assert down in messages and "not answering" in messages
+
+
+def test_tomorrow_forecasts_the_next_day_with_the_api_s_numbers(on_api):
+    span = api_get(on_api, "/history")
+    at = app_test("tomorrow").run()
+    assert not at.exception, at.exception
+    assert at.date_input[0].value.isoformat() == span["next_day"]
+    forecast = api_get(on_api, "/forecast", day=span["next_day"])
+    usage = [i["usage_kwh"] for i in forecast["intervals"]]
+    assert len(usage) == 96
+    assert metric(at, "Expected use") == f"{sum(usage):,.1f} kWh"
+    assert metric(at, "Expected peak") == f"{max(usage) * 4:,.1f} kW"
+    assert any(forecast["lineage"]["model_version"] in c.value for c in at.caption)
+
+
+def test_tomorrow_compares_the_peak_with_the_cap_the_user_sets(on_api):
+    at = app_test("tomorrow").run()
+    span = api_get(on_api, "/history")
+    usage = [i["usage_kwh"] for i in api_get(on_api, "/forecast", day=span["next_day"])["intervals"]]
+    cap = round(max(usage) * 4 - 50)
+    at.number_input[0].set_value(float(cap)).run()
+    assert not at.exception, at.exception
+    over = sum(1 for u in usage if u * 4 > cap)
+    assert over >= 1
+    assert any(f"{over} intervals' forecast demand exceeds the cap of {cap:,.0f} kW" in w.value for w in at.warning)
+    peak = [m for m in at.metric if m.label == "Expected peak"][0]
+    assert peak.delta == f"{max(usage) * 4 - cap:+,.1f} kW vs cap"
+
+
+def test_a_refusal_carries_the_api_s_reason_naming_the_field(on_api):
+    from dashboard.client import ApiClient, ApiRefused
+
+    with pytest.raises(ApiRefused) as refused:
+        ApiClient(on_api).get("/forecast", day="2017-01-01")
+    assert refused.value.status == 422
+    assert refused.value.detail.startswith("day: ") and "clean readings" in refused.value.detail
+    assert f"{on_api}/forecast?day=2017-01-01" in str(refused.value)
+
+
+def test_models_shows_the_served_champions_and_their_holdout_metrics(on_api):
+    info = api_get(on_api, "/model")
+    at = app_test("models").run()
+    assert not at.exception, at.exception
+    headers = [h.value for h in at.subheader]
+    for model in info["models"]:
+        assert f"{model['name']} v{model['version']} (@{model['alias']})" in headers
+    shown = [(m.label, m.value) for m in at.metric]
+    for model in info["models"]:
+        assert ("holdout RMSE", f"{model['holdout_metrics']['rmse']:,.3f}") in shown
+    tables = [t.value for t in at.dataframe]
+    assert any(info["models"][0]["mlflow_run_id"] in " ".join(t["value"].astype(str)) for t in tables)
