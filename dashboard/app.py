@@ -10,7 +10,18 @@ from dashboard.client import api_url
 
 VIEWS = Path(__file__).parent / "views"
 
-st.set_page_config(page_title="Energy Optimization Copilot", page_icon=":material/bolt:", layout="wide")
+
+
+def _icon():
+    """The favicon, drawn here: a material or emoji icon would make the browser fetch it from a CDN."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    ImageDraw.Draw(image).polygon([(19, 1), (6, 18), (15, 18), (12, 31), (26, 12), (17, 12)], fill=(242, 169, 0, 255))
+    return image
+
+
+st.set_page_config(page_title="Energy Optimization Copilot", page_icon=_icon(), layout="wide")
 
 pages = [
     st.Page(VIEWS / "tomorrow.py", title="Tomorrow", icon=":material/schedule:", url_path="tomorrow", default=True),

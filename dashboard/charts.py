@@ -8,6 +8,8 @@ import pandas as pd
 # KEPCO's time-of-use periods as the readings' load_type names them, lightest to heaviest.
 PERIOD_LABELS = {"Light_Load": "light load", "Medium_Load": "mid load", "Maximum_Load": "maximum load"}
 PERIOD_COLORS = ["#d9ead3", "#fff2cc", "#f4cccc"]
+# The same periods as the tariff file names them.
+PERIOD_NAMES = {"light": "light load", "mid": "mid load", "peak": "maximum load"}
 QUARTER_HOURS_PER_HOUR = 4  # a 15-minute kWh reading times 4 is the interval's mean demand in kW
 
 
@@ -103,3 +105,27 @@ def stacked_bars(frame: pd.DataFrame, x: str, parts: dict[str, str], y_title: st
         )
         .properties(height=320)
     )
+
+
+def period_order(period: str) -> tuple[int, str]:
+    names = list(PERIOD_NAMES)
+    return (names.index(period) if period in names else len(names), period)
+
+
+def power_factor_chart(frame: pd.DataFrame, series: dict[str, str], thresholds: dict[str, float]) -> alt.LayerChart:
+    """Monthly power factor (%) per series, with each series' threshold as a dashed rule."""
+    long = frame.melt(id_vars=["month"], value_vars=list(series), var_name="series", value_name="pf").dropna()
+    long["series"] = long["series"].map(series)
+    color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"))
+    layers = [
+        alt.Chart(long).mark_line(point=True).encode(
+            x=alt.X("month:N", title=None),
+            y=alt.Y("pf:Q", title="power factor (%)", scale=alt.Scale(zero=False)),
+            color=color,
+            tooltip=["month:N", "series:N", alt.Tooltip("pf:Q", format=".2f")],
+        )
+    ]
+    if thresholds:
+        rules = pd.DataFrame({"series": [series[k] for k in thresholds], "pf": list(thresholds.values())})
+        layers.append(alt.Chart(rules).mark_rule(strokeDash=[6, 4]).encode(y="pf:Q", color=color))
+    return alt.layer(*layers).properties(height=280)

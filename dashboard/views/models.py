@@ -32,7 +32,7 @@ for model in info["models"]:
     metrics = model.get("holdout_metrics") or {}
     columns = st.columns(max(len(metrics), 1))
     for column, (key, value) in zip(columns, sorted(metrics.items())):
-        column.metric(f"holdout {key.upper()}", f"{value:,.3f}")
+        column.metric(f"holdout {key.upper()}", f"{value:,.4f}" if key == "r2" else f"{value:,.3f} kWh")
     lineage = {
         "gate decision": model.get("gate_decision"),
         "trained at": model.get("trained_at"),
@@ -47,5 +47,5 @@ for model in info["models"]:
     st.dataframe(
         pd.DataFrame({"": list(lineage), "value": [str(v) if v is not None else "—" for v in lineage.values()]}),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )

@@ -49,10 +49,12 @@ columns[1].metric(
     delta_color="inverse",
     help=f"at the interval ending {peak['timestamp']:%H:%M}",
 )
-columns[2].metric("Expected cost", ui.money(cost.get("total"), cost.get("currency")) if cost else "not given by this API")
-columns[3].metric("Expected CO2", f"{cost['co2_kg']:,.0f} kg" if cost.get("co2_kg") is not None else "not given by this API")
+columns[2].metric("Expected cost", ui.money(cost.get("total"), cost.get("currency")) if cost else "—")
+columns[3].metric("Expected CO2", f"{cost['co2_kg']:,.0f} kg" if cost.get("co2_kg") is not None else "—")
+if not cost:
+    st.caption(f"The API at {ui.client().base_url} gives no cost for its forecasts (an API without the copilot).")
 
-st.altair_chart(charts.forecast_chart(frame, cap_kw), use_container_width=True)
+st.altair_chart(charts.forecast_chart(frame, cap_kw), width="stretch")
 st.caption(
     f"Forecast of {forecast['day']}: planned load periods from {forecast['load_type_source'].replace('_', ' ')}, "
     f"{forecast['history_days']} days of history. Shading: the tariff period of each interval."

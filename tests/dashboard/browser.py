@@ -25,6 +25,7 @@ class Watched:
     page: object
     console_errors: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # responses with an error status, for the messages
 
 
 def watched_page(browser) -> Watched:
@@ -41,17 +42,37 @@ def watched_page(browser) -> Watched:
 
     context.route("**/*", route)
     page.on("console", lambda message: message.type == "error" and watched.console_errors.append(message.text))
+    page.on("response", lambda response: response.status >= 400 and watched.failed.append(f"{response.status} {response.url}"))
     page.on("pageerror", lambda error: watched.console_errors.append(f"uncaught: {error}"))
     return watched
 
 
-def wait_until_idle(page, timeout_ms: float = 60_000) -> None:
-    """Until Streamlit has finished running the page's script (its status widget is gone)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+def wait_until_idle(page, title: str, timeout_ms: float = 90_000) -> None:
+    """Until the page titled `title` is shown and Streamlit has finished running its script."""
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && document.querySelector('[data-testid=\"stMain\"] h1')",
+        """title => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            const heading = document.querySelector('[data-testid="stMain"] h1');
+            return app && app.getAttribute('data-test-script-state') === 'notRunning'
+                && heading && heading.innerText.trim() === title
+                && !document.querySelector('[data-testid="stSkeleton"]');
+        }""",
+        arg=title,
         timeout=timeout_ms,
     )
+
+
+def open_page(page, base_url: str, title: str) -> None:
+    """Open the dashboard at its first page, then go to `title` through the sidebar, as a user does.
+
+    (Opening a sub-page's URL directly makes Streamlit probe `<page>/_stcore/health` first, a 404 in
+    the console: streamlit/streamlit#7074.)
+    """
+    page.goto(base_url)
+    wait_until_idle(page, "Tomorrow")
+    if title != "Tomorrow":
+        page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+        wait_until_idle(page, title)
 
 
 def time_to_forecast_chart(page, url: str, points: int = 96, timeout_ms: float = 60_000) -> float:

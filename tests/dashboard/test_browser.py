@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dashboard.browser import FORECAST_POINTS, time_to_forecast_chart, wait_until_idle, watched_page
+from tests.dashboard.browser import FORECAST_POINTS, open_page, time_to_forecast_chart, watched_page
 
 PAGES = {
     "tomorrow": "Tomorrow",
@@ -27,19 +27,17 @@ def watched(chromium):
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_loads_offline_without_console_errors(path, watched, dashboard_url, tmp_path):
     page = watched.page
-    page.goto(f"{dashboard_url}/{path}")
-    wait_until_idle(page)
-    assert page.locator('[data-testid="stMain"] h1').first.inner_text().strip() == PAGES[path]
+    open_page(page, dashboard_url, PAGES[path])
     if path == "tomorrow":
         page.wait_for_function(f"() => document.querySelectorAll('{FORECAST_POINTS}').length > 0", timeout=60_000)
     page.screenshot(path=str(tmp_path / f"{path}.png"), full_page=True)
     assert not page.locator('[data-testid="stException"]').count(), page.locator('[data-testid="stException"]').first.inner_text()
-    assert not watched.console_errors, watched.console_errors
+    assert not watched.console_errors, (watched.console_errors, watched.failed)
     assert not watched.outside, f"requests left the machine: {watched.outside}"
 
 
 def test_the_forecast_chart_shows_96_points(watched, dashboard_url):
-    seconds = time_to_forecast_chart(watched.page, f"{dashboard_url}/tomorrow")
+    seconds = time_to_forecast_chart(watched.page, dashboard_url)
     assert watched.page.locator(FORECAST_POINTS).count() == 96
     assert seconds > 0
     assert not watched.outside, watched.outside

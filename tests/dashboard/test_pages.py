@@ -78,6 +78,6 @@ def test_models_shows_the_served_champions_and_their_holdout_metrics(on_api):
         assert f"{model['name']} v{model['version']} (@{model['alias']})" in headers
     shown = [(m.label, m.value) for m in at.metric]
     for model in info["models"]:
-        assert ("holdout RMSE", f"{model['holdout_metrics']['rmse']:,.3f}") in shown
+        assert ("holdout RMSE", f"{model['holdout_metrics']['rmse']:,.3f} kWh") in shown
     tables = [t.value for t in at.dataframe]
     assert any(info["models"][0]["mlflow_run_id"] in " ".join(t["value"].astype(str)) for t in tables)
