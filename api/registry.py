@@ -1,6 +1,6 @@
 """The served champions: loaded from the MLflow registry, refreshed when the alias moves, swapped atomically.
 
-Each served model is an immutable `ServedModel`. The registry keeps them in one dict that is
+Each served model is an immutable `LoadedModel`. The registry keeps them in one dict that is
 replaced as a whole when a new version is ready, so a request that took a model at its start
 predicts with that model and reports that model's lineage to the end, whatever happens meanwhile.
 A version that fails to load leaves the previous one serving; the failure is kept for /health.
@@ -41,7 +41,7 @@ def _now() -> str:
 
 
 @dataclass(frozen=True)
-class ServedModel:
+class LoadedModel:
     name: str
     alias: str
     version: str
@@ -132,9 +132,9 @@ class ChampionRegistry:
     tracking_uri: str
     names: tuple[str, ...] = SERVED_MODEL_NAMES
     alias: str = CHAMPION_ALIAS
-    on_swap: Callable[[ServedModel, ServedModel | None], None] | None = None
+    on_swap: Callable[[LoadedModel, LoadedModel | None], None] | None = None
     on_failure: Callable[[str], None] | None = None
-    _served: dict[str, ServedModel] = field(default_factory=dict, init=False)
+    _served: dict[str, LoadedModel] = field(default_factory=dict, init=False)
     _status: dict[str, ModelStatus] = field(default_factory=dict, init=False)
     _refresh_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -143,10 +143,10 @@ class ChampionRegistry:
 
     # --- reading (any thread, lock-free) --------------------------------------------------
 
-    def get(self, name: str) -> ServedModel | None:
+    def get(self, name: str) -> LoadedModel | None:
         return self._served.get(name)
 
-    def require(self, name: str) -> ServedModel:
+    def require(self, name: str) -> LoadedModel:
         served = self._served.get(name)
         if served is None:
             reason = self._status[name].last_error or "not loaded yet"
@@ -156,7 +156,7 @@ class ChampionRegistry:
             )
         return served
 
-    def served(self) -> list[ServedModel]:
+    def served(self) -> list[LoadedModel]:
         current = self._served
         return [current[n] for n in self.names if n in current]
 
@@ -214,7 +214,7 @@ class ChampionRegistry:
             self.on_failure(name)
         return RefreshOutcome(previous, previous, changed=False, error=message)
 
-    def _load(self, client: mlflow.MlflowClient, name: str, version) -> ServedModel:
+    def _load(self, client: mlflow.MlflowClient, name: str, version) -> LoadedModel:
         # Resolve the artifact location through our own client: `models:/` URIs would consult
         # MLflow's process-wide tracking URI, which may name another store.
         source = client.get_model_version_download_uri(name, str(version.version))
@@ -225,7 +225,7 @@ class ChampionRegistry:
         _check_predicts(name, str(version.version), pipeline, local)
         run = client.get_run(version.run_id) if version.run_id else None
         fast = fastpath.estimator_fast_features(pipeline) if name == ESTIMATOR_MODEL_NAME else None
-        return ServedModel(
+        return LoadedModel(
             name=name,
             alias=self.alias,
             version=str(version.version),

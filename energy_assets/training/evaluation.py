@@ -45,6 +45,22 @@ def seasonal_naive_rmse(readings: pd.DataFrame, holdout: pd.DataFrame) -> float:
     return regression_metrics(holdout[schema.TARGET].to_numpy()[known], predicted[known])["rmse"]
 
 
+def seasonal_naive_quantiles(
+    history: pd.DataFrame, train: pd.DataFrame, timestamps: pd.Series, quantiles: dict[str, float]
+) -> pd.DataFrame:
+    """The baseline of the forecast bands: the seasonal-naive point plus its in-sample residual quantiles.
+
+    For each column name -> q of `quantiles`: usage of the same slot one week earlier (from
+    `history`) plus the q-quantile of (actual - seasonal naive) over every interval of `train` that
+    has a week-old value. NaN where the week before is missing.
+    """
+    known = seasonal_naive(train, train[schema.TIMESTAMP])
+    residual = train[schema.TARGET].to_numpy(dtype=float) - known
+    residual = residual[~np.isnan(residual)]
+    point = seasonal_naive(history, timestamps)
+    return pd.DataFrame({name: point + float(np.quantile(residual, q)) for name, q in quantiles.items()})
+
+
 def backtest_frame(holdout: pd.DataFrame, predicted) -> pd.DataFrame:
     """The backtest artifact: every holdout interval with its actual and predicted usage."""
     return pd.DataFrame(

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 
 from energy_assets import schema
 from energy_assets.features.transformers import DayAheadFeatures, EstimatorFeatures
+from energy_assets.training.bands import BandedForecastRegressor
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,13 @@ class ForecasterParams:
     seed: int = 42
     # Days of history a forecast needs before its first day (4 weeks of same-weekday lags).
     history_days: int = field(default=28)
+    # The quantile models of the bands (see training/bands.py) and the last days of the training
+    # period they are calibrated on (never fitted on).
+    quantile_max_iter: int = 200
+    quantile_learning_rate: float = 0.05
+    quantile_max_depth: int = 4
+    quantile_min_samples_leaf: int = 500
+    calibration_days: int = 56
 
 
 def build_usage_estimator(params: EstimatorParams) -> Pipeline:
@@ -61,20 +69,20 @@ def build_usage_estimator(params: EstimatorParams) -> Pipeline:
     )
 
 
+# ForecasterParams fields that are BandedForecastRegressor parameters of the same name.
+_BANDED_SETTINGS = (
+    "max_iter", "learning_rate", "max_depth", "min_samples_leaf", "l2_regularization",
+    "quantile_max_iter", "quantile_learning_rate", "quantile_max_depth", "quantile_min_samples_leaf",
+)
+
+
 def build_day_ahead_forecaster(params: ForecasterParams) -> Pipeline:
     return Pipeline(
         [
             ("features", DayAheadFeatures()),
             (
                 "regressor",
-                HistGradientBoostingRegressor(
-                    max_iter=params.max_iter,
-                    learning_rate=params.learning_rate,
-                    max_depth=params.max_depth,
-                    min_samples_leaf=params.min_samples_leaf,
-                    l2_regularization=params.l2_regularization,
-                    random_state=params.seed,
-                ),
+                BandedForecastRegressor(random_state=params.seed, **{name: getattr(params, name) for name in _BANDED_SETTINGS}),
             ),
         ]
     )
@@ -101,3 +109,19 @@ def forecaster_training_rows(train: pd.DataFrame, params: ForecasterParams) -> n
     """Rows with a full history window: the first `history_days` days only feed the lags."""
     first_day = schema.interval_day(train[schema.TIMESTAMP]).min()
     return (schema.interval_day(train[schema.TIMESTAMP]) >= first_day + pd.Timedelta(days=params.history_days)).to_numpy()
+
+
+def forecaster_calibration_rows(train: pd.DataFrame, params: ForecasterParams) -> np.ndarray:
+    """The last `calibration_days` days of the training period: they calibrate the bands, the quantile models never see them."""
+    day = schema.interval_day(train[schema.TIMESTAMP])
+    return (day > day.max() - pd.Timedelta(days=params.calibration_days)).to_numpy()
+
+
+def fit_day_ahead_forecaster(train: pd.DataFrame, params: ForecasterParams):
+    """The forecaster fitted on `train` as the pipeline fits it: warm-up days unweighted, the tail calibrating the bands."""
+    return build_day_ahead_forecaster(params).fit(
+        train[list(schema.COLUMNS)],
+        train[schema.TARGET],
+        regressor__sample_weight=forecaster_training_rows(train, params).astype(float),
+        regressor__calibration=forecaster_calibration_rows(train, params),
+    )

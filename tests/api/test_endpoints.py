@@ -154,7 +154,7 @@ def test_forecast_beyond_the_data_uses_a_planned_schedule(client):
 
 
 def test_planned_schedule_keeps_sundays_light_all_day(energy_home, pipeline_result):
-    from api.forecast import CleanHistory, planned_load_types
+    from api.history import CleanHistory, planned_load_types
     from energy_assets.settings import get_settings
 
     history = CleanHistory(get_settings().asset_dir / "clean_readings").frame()

@@ -18,14 +18,13 @@ from energy_assets import lineage, schema
 from energy_assets.defs.resources import child_run
 from energy_assets.gating.champion import promote
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
-from energy_assets.training import evaluation
+from energy_assets.training import bands, evaluation
 from energy_assets.training.models import (
     EstimatorParams,
     ForecasterParams,
-    build_day_ahead_forecaster,
     build_usage_estimator,
     estimator_input,
-    forecaster_training_rows,
+    fit_day_ahead_forecaster,
     random_cv_rmse,
 )
 
@@ -34,6 +33,7 @@ from energy_assets.training.models import (
 SKOPS_TRUSTED_TYPES = [
     "energy_assets.features.transformers.DayAheadFeatures",
     "energy_assets.features.transformers.EstimatorFeatures",
+    "energy_assets.training.bands.BandedForecastRegressor",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
 ]
 PIP_REQUIREMENTS = [f"{name}=={installed(name)}" for name in ("mlflow", "scikit-learn", "pandas", "numpy", "pyarrow")]
@@ -206,15 +206,15 @@ def day_ahead_forecaster(
     context: dg.AssetExecutionContext, config: ForecasterConfig, train_readings: pd.DataFrame, holdout_readings: pd.DataFrame
 ) -> dg.Output[dict]:
     params = config.params()
-    weights = forecaster_training_rows(train_readings, params).astype(float)
-    model = build_day_ahead_forecaster(params).fit(
-        train_readings[list(schema.COLUMNS)], train_readings[schema.TARGET], regressor__sample_weight=weights
-    )
+    model = fit_day_ahead_forecaster(train_readings, params)
     # Holdout days are featurized with the training months before them as history; the features
     # never read a row's own day, so the actuals in the frame cannot leak into the forecast.
     everything = pd.concat([train_readings, holdout_readings], ignore_index=True)[list(schema.COLUMNS)]
-    predicted = model.predict(everything)[len(train_readings):]
     featurized = model.named_steps["features"].transform(everything).iloc[len(train_readings):]
+    predicted = model.named_steps["regressor"].predict(featurized)
+    quantiles = model.named_steps["regressor"].predict_quantiles(featurized).reset_index(drop=True)
+    backtest = pd.concat([evaluation.backtest_frame(holdout_readings, predicted), quantiles], axis=1)
+    band_metrics = bands.holdout_band_metrics(backtest, everything, train_readings)
     importance = evaluation.permutation_importance_of(
         model.named_steps["regressor"], featurized, holdout_readings[schema.TARGET], params.seed
     )
@@ -226,8 +226,8 @@ def day_ahead_forecaster(
         model_name=FORECASTER_MODEL_NAME,
         model=model,
         params=asdict(params),
-        metrics={},
-        backtest=evaluation.backtest_frame(holdout_readings, predicted),
+        metrics=band_metrics,
+        backtest=backtest,
         importance=importance,
         input_example=input_example,
         baseline_rmse=evaluation.seasonal_naive_rmse(everything, holdout_readings),

@@ -1,4 +1,4 @@
-"""Day-ahead forecasts: the clean history a day needs, its planned load schedule, and the forecaster's call.
+"""The clean history a day-ahead forecast needs: the readings before the day and its planned load schedule.
 
 History comes from the clean readings the pipeline writes (ENERGY_HOME/assets/clean_readings/
 <month>.parquet), read through `CleanHistory`, which re-reads only when the files change.

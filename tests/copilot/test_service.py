@@ -1,0 +1,69 @@
+"""The service layer: JSON-able answers carrying the tariff version, errors naming the field, no Dagster/Prefect."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from energy_assets.copilot import service
+from energy_assets.copilot.errors import CopilotInputError
+from tests.conftest import PROJECT_ROOT
+
+
+def test_the_bill_answer_is_json_and_carries_the_tariff_version(priced, tariff):
+    answer = service.bill(priced, "2018-07")
+    text = json.dumps(answer)
+    assert json.loads(text)["tariff"]["tariff_version"] == tariff.label
+    assert answer["complete_month"] is True
+    bill = answer["bill"]
+    assert bill["total"] == pytest.approx(bill["energy_charge"] + bill["demand_charge"] + bill["pf_adjustment"], abs=0.02)
+    # July bills January's maximum demand (a ratchet month within the 12 months).
+    assert bill["billing_demand_month"] == "2018-01"
+
+
+def test_every_operation_answers_json(priced, clean):
+    day = clean[(clean["timestamp"] > "2018-11-22") & (clean["timestamp"] <= "2018-11-23")]
+    forecast = day[["timestamp"]].assign(
+        p025=day["usage_kwh"] * 0.8, p10=day["usage_kwh"] * 0.9, p50=day["usage_kwh"], p90=day["usage_kwh"] * 1.1, p975=day["usage_kwh"] * 1.2
+    )
+    answers = [
+        service.tariff_summary(),
+        service.whatif_shift(priced, days="2018-11-22", from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00", share=0.5),
+        service.whatif_power_factor(priced, months=["2018-10"], target_pf_pct=92),
+        service.peak_risk(forecast, cap_kw=600),
+        service.day_cost(forecast),
+        service.optimize_block(forecast, energy_kwh=100, duration_minutes=120, power_limit_kw=100, window_start="06:00", window_end="22:00"),
+    ]
+    for answer in answers:
+        assert "tariff_version" in json.loads(json.dumps(answer))["tariff"]
+    assert answers[4]["peak_kw"] == pytest.approx(day["usage_kwh"].max() * 4)
+
+
+@pytest.mark.parametrize("month", ["2019-01", "2018-13", "July", ""])
+def test_an_unknown_or_malformed_month_names_the_field(priced, month):
+    with pytest.raises(CopilotInputError) as error:
+        service.bill(priced, month)
+    assert error.value.field == "month"
+    assert error.value.to_dict()["field"] == "month"
+
+
+def test_a_plain_frame_works_without_preparing(clean):
+    january = clean[clean["timestamp"] <= "2018-02-01"]
+    assert service.bill(january, "2018-01")["bill"]["intervals"] == 31 * 96
+
+
+def test_the_copilot_imports_without_dagster_or_prefect():
+    code = (
+        "import sys\n"
+        "for name in ('dagster', 'prefect', 'dagster_mlflow', 'dvc'): sys.modules[name] = None\n"
+        "from energy_assets.copilot import service\n"
+        "print(service.tariff_summary()['tariff']['tariff_id'])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "kepco-2018" in result.stdout
