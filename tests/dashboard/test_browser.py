@@ -41,3 +41,16 @@ def test_the_forecast_chart_shows_96_points(watched, dashboard_url):
     assert watched.page.locator(FORECAST_POINTS).count() == 96
     assert seconds > 0
     assert not watched.outside, watched.outside
+
+
+def test_the_api_docs_render_their_operations_offline(watched, api_url, tmp_path):
+    import requests
+
+    operations = sum(len(methods) for methods in requests.get(f"{api_url}/openapi.json", timeout=30).json()["paths"].values())
+    page = watched.page
+    page.goto(f"{api_url}/docs")
+    page.wait_for_selector(".opblock", timeout=60_000)
+    page.screenshot(path=str(tmp_path / "docs.png"), full_page=True)
+    assert page.locator(".opblock").count() == operations
+    assert not watched.console_errors, (watched.console_errors, watched.failed)
+    assert not watched.outside, f"requests left the machine: {watched.outside}"

@@ -81,3 +81,52 @@ def test_models_shows_the_served_champions_and_their_holdout_metrics(on_api):
         assert ("holdout RMSE", f"{model['holdout_metrics']['rmse']:,.3f} kWh") in shown
     tables = [t.value for t in at.dataframe]
     assert any(info["models"][0]["mlflow_run_id"] in " ".join(t["value"].astype(str)) for t in tables)
+
+
+def api_post(base: str, path: str, body: dict):
+    response = requests.post(f"{base}{path}", json=body, timeout=120)
+    response.raise_for_status()
+    return response.json()
+
+
+def money(value: float, currency: str) -> str:
+    return f"{value:,.0f} {currency}".strip()
+
+
+def test_bills_show_the_api_s_bills_summed_over_the_months(on_api):
+    span = api_get(on_api, "/history")
+    at = app_test("bills").run()
+    assert not at.exception, at.exception
+    answers = [api_get(on_api, "/copilot/bill", month=m) for m in span["months"]]
+    currency = answers[0]["tariff"]["currency"]
+    for label, key in (("Total billed", "total"), ("Demand charge", "demand_charge"), ("Power-factor adjustment", "pf_adjustment")):
+        assert metric(at, label) == money(sum(a["bill"][key] for a in answers), currency)
+    table = at.dataframe[0].value
+    assert table["total"].round(2).tolist() == [round(a["bill"]["total"], 2) for a in answers]
+
+
+def shift_body(day: str) -> dict:
+    """The Shift form's defaults, as the request the page sends."""
+    return {"days": [day], "from_start": "10:00", "from_end": "12:00", "to_start": "02:00", "to_end": "04:00", "share": 0.5}
+
+
+def test_whatif_shift_shows_the_api_s_saving(on_api):
+    span = api_get(on_api, "/history")
+    at = app_test("whatif").run()
+    assert not at.exception, at.exception
+    at.button(key="FormSubmitter:shift-Compute the shift").click().run()
+    assert not at.exception, at.exception
+    answer = api_post(on_api, "/copilot/whatif/shift", shift_body(span["last_day"]))
+    currency = answer["tariff"]["currency"]
+    assert metric(at, "Saving (shift)") == money(-answer["delta_total"]["total"], currency)
+    assert metric(at, "Peak after") == f"{answer['days'][0]['peak_kw_after']:,.1f} kW"
+
+
+def test_explain_shows_the_api_s_sentences(on_api):
+    span = api_get(on_api, "/history")
+    answer = api_get(on_api, "/copilot/explain", day=span["last_day"])
+    at = app_test("explain").run()
+    assert not at.exception, at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    sentences = [part["sentence"] for part in answer.values() if isinstance(part, dict) and part.get("sentence")]
+    assert sentences and all(s in shown for s in sentences)
