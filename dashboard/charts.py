@@ -10,6 +10,7 @@ PERIOD_LABELS = {"Light_Load": "light load", "Medium_Load": "mid load", "Maximum
 PERIOD_COLORS = ["#d9ead3", "#fff2cc", "#f4cccc"]
 # The same periods as the tariff file names them.
 PERIOD_NAMES = {"light": "light load", "mid": "mid load", "peak": "maximum load"}
+PERIOD_STRONG_COLORS = {"light": "#93c47d", "mid": "#f1c232", "peak": "#e06666"}
 QUARTER_HOURS_PER_HOUR = 4  # a 15-minute kWh reading times 4 is the interval's mean demand in kW
 
 
@@ -90,17 +91,21 @@ def profiles_chart(frame: pd.DataFrame, x: str, series: dict[str, str], y_title:
     )
 
 
-def stacked_bars(frame: pd.DataFrame, x: str, parts: dict[str, str], y_title: str) -> alt.Chart:
-    """One bar per `x` (e.g. month), stacked by the columns of `parts` (column → label)."""
+def stacked_bars(frame: pd.DataFrame, x: str, parts: dict[str, str], y_title: str, colors: dict[str, str] | None = None) -> alt.Chart:
+    """One bar per `x` (e.g. month), stacked in the order of `parts` (column → label), colored by `colors` (label → color)."""
     long = frame.melt(id_vars=[x], value_vars=list(parts), var_name="part", value_name="value")
+    long["order"] = long["part"].map({c: i for i, c in enumerate(parts)})
     long["part"] = long["part"].map(parts)
+    labels = list(parts.values())
+    scale = alt.Scale(domain=labels, range=[colors[label] for label in labels]) if colors else alt.Scale(domain=labels)
     return (
         alt.Chart(long)
         .mark_bar()
         .encode(
-            x=alt.X(f"{x}:N", title=None),
+            x=alt.X(f"{x}:N", title=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("value:Q", title=y_title, stack=True),
-            color=alt.Color("part:N", title=None, legend=alt.Legend(orient="top")),
+            color=alt.Color("part:N", title=None, scale=scale, legend=alt.Legend(orient="top")),
+            order=alt.Order("order:Q"),
             tooltip=[f"{x}:N", "part:N", alt.Tooltip("value:Q", format=",.0f")],
         )
         .properties(height=320)

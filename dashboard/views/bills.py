@@ -38,15 +38,18 @@ tariff = next(iter(answers.values())).get("tariff") or {}
 currency = tariff.get("currency", "")
 
 columns = st.columns(4)
-columns[0].metric("Total billed", ui.money(bills["total"].sum(), currency))
-columns[1].metric("Energy charge", ui.money(bills["energy_charge"].sum(), currency))
-columns[2].metric("Demand charge", ui.money(bills["demand_charge"].sum(), currency))
-columns[3].metric("Power-factor adjustment", ui.money(bills["pf_adjustment"].sum(), currency))
+columns[0].metric(f"Total billed ({currency})", ui.money(bills["total"].sum()))
+columns[1].metric(f"Energy charge ({currency})", ui.money(bills["energy_charge"].sum()))
+columns[2].metric(f"Demand charge ({currency})", ui.money(bills["demand_charge"].sum()))
+columns[3].metric(f"Power-factor adjustment ({currency})", ui.money(bills["pf_adjustment"].sum()))
+st.caption(f"{len(bills)} months, {bills['energy_kwh'].sum():,.0f} kWh, {bills['co2_t'].sum():,.1f} t CO2.")
 
 st.subheader("Bill by component")
 parts = {f"energy_{p}": f"energy, {charts.PERIOD_NAMES.get(p, p)}" for p in periods}
 parts.update({"demand_charge": "demand charge", "pf_adjustment": "power-factor adjustment"})
-st.altair_chart(charts.stacked_bars(bills, "month", parts, f"charge ({currency})"), width="stretch")
+colors = {f"energy, {charts.PERIOD_NAMES.get(p, p)}": charts.PERIOD_STRONG_COLORS.get(p, "#999999") for p in periods}
+colors.update({"demand charge": "#3d85c6", "power-factor adjustment": "#8e7cc3"})
+st.altair_chart(charts.stacked_bars(bills, "month", parts, f"charge ({currency})", colors), width="stretch")
 partial = bills.loc[~bills["complete_month"], "month"].tolist()
 if partial:
     st.caption(f"Months with missing intervals (billed on what there is): {', '.join(partial)}.")
@@ -64,4 +67,4 @@ st.altair_chart(
 
 table = bills[["month", "energy_kwh", "max_demand_kw", "billing_demand_kw", "energy_charge", "demand_charge", "pf_adjustment", "total", "co2_t"]]
 st.dataframe(table, hide_index=True, width="stretch")
-ui.lineage_line(tariff and {"tariff": tariff.get("id"), "tariff_version": tariff.get("version")})
+ui.lineage_line({"tariff_version": tariff.get("tariff_version")} if tariff else None)

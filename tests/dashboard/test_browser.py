@@ -43,6 +43,26 @@ def test_the_forecast_chart_shows_96_points(watched, dashboard_url):
     assert not watched.outside, watched.outside
 
 
+def test_a_whatif_submitted_in_the_browser_shows_the_api_s_saving(watched, dashboard_url, api_url, tmp_path):
+    import requests
+
+    from tests.dashboard.test_pages import money, shift_body
+
+    page = watched.page
+    open_page(page, dashboard_url, "What-if")
+    page.get_by_role("button", name="Compute the shift").click()
+    saving = page.locator('[data-testid="stMetric"]', has_text="Saving (shift)")
+    saving.wait_for(timeout=90_000)
+    page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=60_000)
+    page.screenshot(path=str(tmp_path / "whatif-shift.png"), full_page=True)
+    last_day = requests.get(f"{api_url}/history", timeout=30).json()["last_day"]
+    answer = requests.post(f"{api_url}/copilot/whatif/shift", json=shift_body(last_day), timeout=120).json()
+    shown = saving.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    assert shown == money(-answer["delta_total"]["total"], answer["tariff"]["currency"])
+    assert not watched.console_errors, (watched.console_errors, watched.failed)
+    assert not watched.outside, watched.outside
+
+
 def test_the_api_docs_render_their_operations_offline(watched, api_url, tmp_path):
     import requests
 
