@@ -33,7 +33,7 @@ def serve(args: list[str], health: str, env: dict[str, str]) -> tuple[subprocess
     command = [sys.executable, *(a.format(port=port) for a in args)]
     process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    wait_until(base + health, 120, process)
+    wait_until(base + health, 600, process)
     return process, base
 
 
@@ -41,17 +41,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--url", help="measure a dashboard already running here (e.g. make run's http://127.0.0.1:8501) instead of starting one")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     processes = []
     try:
-        api, api_url = serve(["-m", "api", "--host", "127.0.0.1", "--port", "{port}"], "/ready", dict(os.environ))
-        processes.append(api)
-        dashboard, dashboard_url = serve(
-            ["-m", "dashboard", "--host", "127.0.0.1", "--port", "{port}"], "/_stcore/health", {**os.environ, "ENERGY_API_URL": api_url}
-        )
-        processes.append(dashboard)
+        if args.url:
+            dashboard_url = args.url.rstrip("/")
+        else:
+            api, api_url = serve(["-m", "api", "--host", "127.0.0.1", "--port", "{port}"], "/ready", dict(os.environ))
+            processes.append(api)
+            dashboard, dashboard_url = serve(
+                ["-m", "dashboard", "--host", "127.0.0.1", "--port", "{port}"], "/_stcore/health", {**os.environ, "ENERGY_API_URL": api_url}
+            )
+            processes.append(dashboard)
         seconds = []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
