@@ -11,7 +11,8 @@ PERIOD_COLORS = ["#d9ead3", "#fff2cc", "#f4cccc"]
 # The same periods as the tariff file names them.
 PERIOD_NAMES = {"light": "light load", "mid": "mid load", "peak": "maximum load"}
 PERIOD_STRONG_COLORS = {"light": "#93c47d", "mid": "#f1c232", "peak": "#e06666"}
-QUARTER_HOURS_PER_HOUR = 4  # a 15-minute kWh reading times 4 is the interval's mean demand in kW
+QUARTER_HOURS_PER_HOUR = 4
+QUANTILES = ("p025", "p10", "p50", "p90", "p975")  # a 15-minute kWh reading times 4 is the interval's mean demand in kW
 
 
 def intervals_frame(intervals: list[dict]) -> pd.DataFrame:

@@ -64,6 +64,9 @@ def lineage_line(lineage: dict | None) -> None:
             continue
         if isinstance(value, dict):  # nested lineage (e.g. one entry per model)
             value = ", ".join(f"{k} {v}" for k, v in value.items() if v)
+        elif isinstance(value, list):  # the models an answer used
+            parts.extend(f"model {m.get('model_name')} v{m.get('model_version')}" for m in value if isinstance(m, dict))
+            continue
         parts.append(f"{key.replace('_', ' ')} {str(value)[:40]}")
     st.caption("Lineage: " + "; ".join(parts))
 

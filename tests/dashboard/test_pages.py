@@ -32,6 +32,12 @@ def test_every_page_says_which_url_it_tried_when_the_api_is_down(page, monkeypat
     assert down in messages and "not answering" in messages
 
 
+def expected_peak_kw(forecast: dict) -> float:
+    """The day's peak as the API gives it (its cost), or the point forecast's largest kWh x 4."""
+    cost = forecast.get("cost")
+    return cost["peak_kw"] if cost else max(i["usage_kwh"] for i in forecast["intervals"]) * 4
+
+
 def test_tomorrow_forecasts_the_next_day_with_the_api_s_numbers(on_api):
     span = api_get(on_api, "/history")
     at = app_test("tomorrow").run()
@@ -40,23 +46,33 @@ def test_tomorrow_forecasts_the_next_day_with_the_api_s_numbers(on_api):
     forecast = api_get(on_api, "/forecast", day=span["next_day"])
     usage = [i["usage_kwh"] for i in forecast["intervals"]]
     assert len(usage) == 96
-    assert metric(at, "Expected use") == f"{sum(usage):,.1f} kWh"
-    assert metric(at, "Expected peak") == f"{max(usage) * 4:,.1f} kW"
+    cost = forecast.get("cost") or {}
+    assert metric(at, "Expected use") == f"{cost.get('energy_kwh', sum(usage)):,.1f} kWh"
+    assert metric(at, "Expected peak") == f"{expected_peak_kw(forecast):,.1f} kW"
+    if cost:
+        currency = forecast["tariff"]["currency"]
+        assert metric(at, f"Expected energy charge ({currency})") == money(cost["energy_charge"], "")
+        assert metric(at, "Expected CO2") == f"{cost['co2_t']:,.2f} t"
     assert any(forecast["lineage"]["model_version"] in c.value for c in at.caption)
 
 
 def test_tomorrow_compares_the_peak_with_the_cap_the_user_sets(on_api):
     at = app_test("tomorrow").run()
     span = api_get(on_api, "/history")
-    usage = [i["usage_kwh"] for i in api_get(on_api, "/forecast", day=span["next_day"])["intervals"]]
-    cap = round(max(usage) * 4 - 50)
+    plain = api_get(on_api, "/forecast", day=span["next_day"])
+    cap = round(expected_peak_kw(plain) - 50)
     at.number_input[0].set_value(float(cap)).run()
     assert not at.exception, at.exception
-    over = sum(1 for u in usage if u * 4 > cap)
-    assert over >= 1
-    assert any(f"{over} intervals' forecast demand exceeds the cap of {cap:,.0f} kW" in w.value for w in at.warning)
     peak = [m for m in at.metric if m.label == "Expected peak"][0]
-    assert peak.delta == f"{max(usage) * 4 - cap:+,.1f} kW vs cap"
+    assert peak.delta == f"{expected_peak_kw(plain) - cap:+,.1f} kW vs cap"
+    with_cap = api_get(on_api, "/forecast", day=span["next_day"], cap_kw=float(cap))
+    messages = " ".join(m.value for m in [*at.warning, *at.info])
+    if with_cap.get("peak_risk"):
+        risk = with_cap["peak_risk"]
+        assert f"(probability {risk['max_p_exceed']:.0%})" in messages
+    else:
+        over = sum(1 for i in plain["intervals"] if i["usage_kwh"] * 4 > cap)
+        assert f"{over} intervals' forecast demand exceeds the cap of {cap:,.0f} kW" in messages
 
 
 def test_a_refusal_carries_the_api_s_reason_naming_the_field(on_api):
