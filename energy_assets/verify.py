@@ -96,7 +96,7 @@ def check_dashboard(base: str, timeout: float) -> str:
     if body.strip() != b"ok":
         raise CheckFailed(f"{base}/_stcore/health answered {body[:80]!r}, not ok")
     _, page = _get(base, timeout)
-    if b"<title>Streamlit</title>" not in page and b"streamlit" not in page.lower():
+    if b"<title>Streamlit</title>" not in page:
         raise CheckFailed(f"{base} does not serve a Streamlit app")
     return "streamlit healthy"
 
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         ok, detail = run_check(service, args.timeout, args.wait)
         failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'}  {service.name:<8} {service.base_url():<28} {detail}", flush=True)
+        print(f"{'ok  ' if ok else 'FAIL'}  {service.name:<9} {service.base_url():<28} {detail}", flush=True)
     return 1 if failures else 0
 
 

@@ -146,3 +146,14 @@ def test_explain_shows_the_api_s_sentences(on_api):
     shown = " ".join(m.value for m in at.markdown)
     sentences = [part["sentence"] for part in answer.values() if isinstance(part, dict) and part.get("sentence")]
     assert sentences and all(s in shown for s in sentences)
+
+
+def test_make_verify_checks_the_dashboard(dashboard_url, monkeypatch, capsys):
+    from energy_assets import verify
+
+    monkeypatch.setenv("ENERGY_DASHBOARD_URL", dashboard_url)
+    assert verify.main(["--only", "dashboard"]) == 0
+    assert capsys.readouterr().out.split()[:2] == ["ok", "dashboard"]
+    monkeypatch.setenv("ENERGY_DASHBOARD_URL", f"http://127.0.0.1:{free_port()}")
+    assert verify.main(["--only", "dashboard"]) == 1
+    assert capsys.readouterr().out.split()[:2] == ["FAIL", "dashboard"]
