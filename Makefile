@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help install data pipeline run ui flows serve bench-serving test lint clean cold-start verify dashboard browser
+.PHONY: help install data pipeline run ui flows serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify dashboard browser
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -44,6 +44,15 @@ serve: install  ## the prediction API alone on http://127.0.0.1:8000 (docs at /d
 
 bench-serving: install  ## this API vs `mlflow models serve` on the current champion (run `make pipeline` first)
 	$(RUN)/python bench/serving.py
+
+copilot: install  ## the copilot's answers on the bundled data: the 2018 bill, moving production 10:00 -> 02:00, correcting the power factor
+	$(RUN)/python -m energy_assets.copilot
+
+bench-copilot: install  ## domain-level latency of the copilot's what-ifs and optimizer
+	$(RUN)/python bench/copilot.py
+
+bench-copilot-api: install  ## latency of forecast with bands, what-ifs and the optimizer through the API on loopback (run `make pipeline` first)
+	$(RUN)/python bench/copilot_api.py
 
 dashboard: install  ## the operator dashboard alone on http://127.0.0.1:8501, over the API at ENERGY_API_URL (default :8000)
 	$(RUN)/python -m dashboard

@@ -19,14 +19,15 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from threadpoolctl import threadpool_limits
 
-from api import errors
+from api import errors, mcp
 from api.config import ApiConfig, from_environment
 from api.deps import ModelWorkers
 from api.errors import MAX_BODY_BYTES  # noqa: F401  (part of the app's interface: the body limit)
 from api.history import CleanHistory
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.registry import ChampionRegistry
-from api.routers import forecast, models, predict, service
+from api.operations import Copilot
+from api.routers import copilot, forecast, models, predict, service
 
 log = logging.getLogger("api")
 
@@ -34,6 +35,8 @@ log = logging.getLogger("api")
 DOCS_STATIC_URL = "/docs-static"
 # Swagger UI's validator badge would send the OpenAPI document to an outside service: off.
 SWAGGER_UI_PARAMETERS = {"validatorUrl": None}
+# Where the MCP tools (api.mcp) are mounted.
+MCP_PATH = "/mcp"
 
 
 def create_app(config: ApiConfig | None = None) -> FastAPI:
@@ -46,6 +49,9 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     )
     metrics.watch(champions)
     workers = ModelWorkers()
+    history = CleanHistory(config.clean_readings_dir)
+    operations = Copilot(champions, history)
+    tools = mcp.build_server(operations, workers.run)
 
     async def poll_registry() -> None:
         while True:
@@ -66,7 +72,8 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
             log.warning("starting degraded: %s", {n: champions.status(n).last_error for n in champions.names})
         poller = asyncio.create_task(poll_registry())
         try:
-            yield
+            async with tools.session_manager.run():
+                yield
         finally:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -80,8 +87,9 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
         title="Energy Optimization Copilot API",
         version="0.1.0",
         description=(
-            "Usage estimates and day-ahead forecasts from the champion models in the MLflow registry, "
-            "with the lineage of the model behind every answer. See docs/api.md."
+            "Usage estimates and day-ahead forecasts with bands from the champion models in the MLflow registry; "
+            "the copilot's bills, what-if scenarios and schedules priced with the tariff file; the lineage "
+            "(models, readings, tariff) behind every answer. See docs/api.md."
         ),
         lifespan=lifespan,
         static_url=DOCS_STATIC_URL,
@@ -90,10 +98,18 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     app.state.champions = champions
     app.state.metrics = metrics
     app.state.config = config
-    app.state.history = CleanHistory(config.clean_readings_dir)
+    app.state.history = history
     app.state.workers = workers
+    app.state.copilot = operations
+    # The copilot's MCP tools, over streamable HTTP at /mcp/ (stateless: each request stands alone).
+    app.mount(
+        MCP_PATH,
+        tools.streamable_http_app(
+            streamable_http_path="/", stateless_http=True, json_response=True, transport_security=mcp.transport_security(config.mcp_allowed_hosts)
+        ),
+    )
     errors.install(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (service, predict, forecast, models):
+    for module in (service, predict, forecast, copilot, models):
         app.include_router(module.router)
     return app

@@ -21,6 +21,8 @@ class ApiConfig:
     poll_seconds: float = DEFAULT_POLL_SECONDS
     api_token: str | None = None
     startup_wait_seconds: float = DEFAULT_STARTUP_WAIT_SECONDS
+    # Host names (host:port, * for any port) besides loopback under which the MCP endpoint may be reached.
+    mcp_allowed_hosts: tuple[str, ...] = ()
 
 
 def _positive_seconds(key: str, default: float) -> float:
@@ -37,7 +39,8 @@ def _positive_seconds(key: str, default: float) -> float:
 
 
 def from_environment() -> ApiConfig:
-    """ENERGY_HOME / MLFLOW_TRACKING_URI via energy_assets.settings, plus ENERGY_MODEL_POLL_SECONDS and ENERGY_API_TOKEN."""
+    """ENERGY_HOME / MLFLOW_TRACKING_URI via energy_assets.settings, plus ENERGY_MODEL_POLL_SECONDS, ENERGY_API_TOKEN,
+    ENERGY_API_STARTUP_WAIT_SECONDS and ENERGY_MCP_ALLOWED_HOSTS (comma-separated)."""
     current = energy_settings.get_settings()
     return ApiConfig(
         tracking_uri=current.mlflow_tracking_uri,
@@ -45,4 +48,5 @@ def from_environment() -> ApiConfig:
         poll_seconds=_positive_seconds("ENERGY_MODEL_POLL_SECONDS", DEFAULT_POLL_SECONDS),
         api_token=os.environ.get("ENERGY_API_TOKEN") or None,
         startup_wait_seconds=_positive_seconds("ENERGY_API_STARTUP_WAIT_SECONDS", DEFAULT_STARTUP_WAIT_SECONDS),
+        mcp_allowed_hosts=tuple(h.strip() for h in os.environ.get("ENERGY_MCP_ALLOWED_HOSTS", "").split(",") if h.strip()),
     )

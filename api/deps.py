@@ -1,7 +1,7 @@
 """What the routers share: the app's services as FastAPI dependencies, a worker pool, JSON answers.
 
 `create_app` puts each service on `app.state` (`champions`, `metrics`, `config`, `history`,
-`workers`); routes take what they use through the `Annotated` aliases below (`Champions`,
+`workers`, `copilot`); routes take what they use through the `Annotated` aliases below (`Champions`,
 `Metrics`, ...), so a test can replace any of them with `app.dependency_overrides`.
 """
 
@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 from api.config import ApiConfig
 from api.history import CleanHistory
 from api.metrics import ApiMetrics
+from api.operations import Copilot
 from api.registry import ChampionRegistry
 
 T = TypeVar("T")
@@ -69,11 +70,16 @@ def _workers(request: Request) -> ModelWorkers:
     return request.app.state.workers
 
 
+def _copilot(request: Request) -> Copilot:
+    return request.app.state.copilot
+
+
 Champions = Annotated[ChampionRegistry, Depends(_champions)]
 Metrics = Annotated[ApiMetrics, Depends(_metrics)]
 Config = Annotated[ApiConfig, Depends(_config)]
 History = Annotated[CleanHistory, Depends(_history)]
 Workers = Annotated[ModelWorkers, Depends(_workers)]
+CopilotOps = Annotated[Copilot, Depends(_copilot)]
 
 
 def json_response(body: dict, headers: dict[str, str] | None = None, status_code: int = 200) -> Response:

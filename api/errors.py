@@ -1,4 +1,4 @@
-"""Client errors: the 413 body limit, 422 details that name the field and what is allowed, 503 without a model."""
+"""Client errors: the 413 body limit, 422 details that name the field and what is allowed or why, 503 without a model."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from energy_assets import schema
+from energy_assets.copilot.errors import CopilotInputError, InfeasibleError
 
+from api.history import ForecastUnavailable
+from api.operations import CopilotUnavailable
 from api.registry import ModelNotServed
 from api.schemas import MAX_BATCH_ROWS, ErrorMessage
 
@@ -35,16 +38,6 @@ class BodySizeLimit:
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)
-
-
-class InputRejected(Exception):
-    """A well-formed request that cannot be answered: 422 with `loc` (where) and the message (why)."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str, kind: str = "value_error"):
-        super().__init__(message)
-        self.loc = list(loc)
-        self.message = message
-        self.kind = kind
 
 
 def _allowed(field: str) -> str | None:
@@ -95,6 +88,22 @@ def install(app: FastAPI) -> None:
     async def model_not_served(request: Request, exc: ModelNotServed):
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
-    @app.exception_handler(InputRejected)
-    async def input_rejected(request: Request, exc: InputRejected):
-        return JSONResponse({"detail": [{"loc": exc.loc, "msg": exc.message, "type": exc.kind}]}, status_code=422)
+    @app.exception_handler(ForecastUnavailable)
+    async def forecast_unavailable(request: Request, exc: ForecastUnavailable):
+        return _rejected(request, "day", str(exc), "forecast_unavailable")
+
+    @app.exception_handler(CopilotInputError)
+    async def copilot_input(request: Request, exc: CopilotInputError):
+        return _rejected(request, exc.field, f"{exc.field}: {exc.reason}", "infeasible" if isinstance(exc, InfeasibleError) else "value_error")
+
+    @app.exception_handler(CopilotUnavailable)
+    async def copilot_unavailable(request: Request, exc: CopilotUnavailable):
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
+
+def _rejected(request: Request, field: str, message: str, kind: str) -> JSONResponse:
+    """422 for a well-formed request the data cannot answer: `loc` names the field (in the query of a
+    GET, the body of a POST), `msg` says why."""
+    source = "query" if request.method == "GET" else "body"
+    loc = [source, *field.split(".")]
+    return JSONResponse({"detail": [{"loc": loc, "msg": message, "type": kind}]}, status_code=422)

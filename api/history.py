@@ -15,6 +15,7 @@ The planned `load_type` of the forecast day:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -39,22 +40,34 @@ class ForecastUnavailable(ValueError):
 
 
 class CleanHistory:
-    """The clean readings of every month, cached until a Parquet file is added, removed or rewritten."""
+    """The clean readings of every month, cached until a Parquet file is added, removed or rewritten.
+
+    `snapshot()` also names the readings read: a SHA-256 of the files' contents (the copilot's
+    answers carry it as `readings_version`).
+    """
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
         self._lock = threading.Lock()
         self._signature: tuple | None = None
         self._frame: pd.DataFrame | None = None
+        self._version = ""
 
     def _files(self) -> list[Path]:
         return sorted(self.directory.glob("*.parquet")) if self.directory.is_dir() else []
 
     def frame(self) -> pd.DataFrame:
+        return self._load()[0]
+
+    def _load(self) -> tuple[pd.DataFrame, str]:
         files = self._files()
         signature = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
         with self._lock:
             if signature != self._signature:
+                digest = hashlib.sha256()
+                for f in files:
+                    digest.update(f.name.encode())
+                    digest.update(f.read_bytes())
                 if files:
                     frame = pd.concat([pd.read_parquet(f, columns=list(schema.COLUMNS)) for f in files], ignore_index=True)
                     frame = frame.sort_values(schema.TIMESTAMP).drop_duplicates(schema.TIMESTAMP, keep="last")
@@ -62,8 +75,12 @@ class CleanHistory:
                     frame = pd.DataFrame({c: pd.Series(dtype=schema.DTYPES[c]) for c in schema.COLUMNS})
                 frame = frame.reset_index(drop=True)
                 frame["_day"] = schema.interval_day(frame[schema.TIMESTAMP]).to_numpy()
-                self._frame, self._signature = frame, signature
-            return self._frame
+                self._frame, self._signature, self._version = frame, signature, "sha256:" + digest.hexdigest()[:16]
+            return self._frame, self._version
+
+    def snapshot(self) -> tuple[pd.DataFrame, str]:
+        """The frame and the version of the readings it holds, read together."""
+        return self._load()
 
 
 @dataclass(frozen=True)

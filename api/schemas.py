@@ -9,7 +9,7 @@ the interval belongs to (the 00:00 reading closes the day before).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
@@ -190,6 +190,26 @@ class IntervalForecast(BaseModel):
     timestamp: dt.datetime
     usage_kwh: float
     load_type: str = Field(..., description="The planned load class the forecast assumed")
+    p025: float | None = Field(None, description="2.5 % quantile (kWh); null when the served forecaster has no bands")
+    p10: float | None = Field(None, description="10 % quantile (kWh)")
+    p50: float | None = Field(None, description="Median (kWh)")
+    p90: float | None = Field(None, description="90 % quantile (kWh)")
+    p975: float | None = Field(None, description="97.5 % quantile (kWh)")
+
+
+class TariffInfo(BaseModel):
+    """The tariff an answer was priced with (id, version, currency, emission factor, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+    tariff_id: str
+    tariff_version: str
+    currency: str
+    emission_factor_tco2_per_mwh: float
+
+
+class ForecastLineage(Lineage):
+    readings_version: str | None = Field(None, description="SHA-256 (prefix) of the clean-readings files the forecast read")
+    tariff_version: str | None = Field(None, description="The tariff that priced the day (null when no tariff could be loaded)")
 
 
 class Forecast(BaseModel):
@@ -199,7 +219,13 @@ class Forecast(BaseModel):
     )
     history_days: int = Field(..., description="Days of clean history the forecast was made from")
     intervals: list[IntervalForecast]
-    lineage: Lineage
+    bands: bool = Field(False, description="Whether the intervals carry the quantiles p025..p975")
+    cost: dict[str, Any] | None = Field(
+        None, description="The day priced from the point forecast: energy by period, energy charge, peak (kW, time, period), CO2"
+    )
+    peak_risk: dict[str, Any] | None = Field(None, description="With cap_kw: per interval, the probability that demand exceeds the cap")
+    tariff: TariffInfo | None = None
+    lineage: ForecastLineage
 
 
 class HistorySpan(BaseModel):

@@ -7,6 +7,12 @@ chosen configuration on it once, trained on all of Jan-Sep exactly as the pipeli
 
     .venv/bin/python bench/forecaster_selection.py            # the inner validation table
     .venv/bin/python bench/forecaster_selection.py --holdout  # plus the chosen config's holdout
+    .venv/bin/python bench/forecaster_selection.py --bands    # the bands' inner validation only
+
+The bands (training/bands.py) are validated the same way: for each validation month the whole
+banded forecaster is fitted on the days before it, its quantile models on all but the last
+`calibration_days` of those, which calibrate them; coverage and mean pinball loss on the month
+are compared with the seasonal-naive quantiles (evaluation.seasonal_naive_quantiles).
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ from energy_assets.features.transformers import DayAheadFeatures
 from energy_assets.ingest import reader
 from energy_assets.ingest.validation import validate
 from energy_assets.settings import get_settings
-from energy_assets.training import evaluation
-from energy_assets.training.models import ForecasterParams, build_day_ahead_forecaster, forecaster_training_rows
+from energy_assets.training import bands, evaluation
+from energy_assets.training.models import ForecasterParams, fit_day_ahead_forecaster
 
 VALIDATION_MONTHS = (("2018-07-01", "2018-08-01"), ("2018-08-01", "2018-09-01"), ("2018-09-01", "2018-10-01"))
 SAME_KIND = ("same_kind_day_usage", "same_kind_slot_mean_3d", "same_kind_day_mean_3d")
@@ -66,37 +72,67 @@ def inner_validation(train: pd.DataFrame, columns: tuple[str, ...], settings: di
     return float(np.sqrt(np.concatenate(squared).mean())), per_month
 
 
-def holdout_rmse(readings: pd.DataFrame, params: ForecasterParams) -> tuple[float, float, float]:
-    """(holdout RMSE, seasonal-naive RMSE, training seconds), as the day_ahead_forecaster asset computes them."""
+def bands_validation(train: pd.DataFrame, params: ForecasterParams) -> list[dict[str, float]]:
+    """Per validation month: the banded forecaster fitted on the days before it, its bands against seasonal naive."""
+    day = schema.interval_day(train[schema.TIMESTAMP])
+    rows = []
+    for start, end in VALIDATION_MONTHS:
+        before = train[(day < start).to_numpy()].reset_index(drop=True)
+        month = train[((day >= start) & (day < end)).to_numpy()].reset_index(drop=True)
+        backtest = bands.banded_backtest(fit_day_ahead_forecaster(before, params), before, month)
+        metrics = bands.holdout_band_metrics(backtest, pd.concat([before, month], ignore_index=True), before)
+        metrics["rmse"] = evaluation.regression_metrics(backtest["actual"], backtest["predicted"])["rmse"]
+        rows.append({"month": start[:7], **metrics})
+    return rows
+
+
+def holdout_scores(readings: pd.DataFrame, params: ForecasterParams) -> dict[str, float]:
+    """Holdout RMSE, seasonal-naive RMSE, band metrics and training seconds, as the day_ahead_forecaster asset computes them."""
     train, holdout = evaluation.time_split(readings)
     started = time.perf_counter()
-    model = build_day_ahead_forecaster(params).fit(
-        train[list(schema.COLUMNS)],
-        train[schema.TARGET],
-        regressor__sample_weight=forecaster_training_rows(train, params).astype(float),
-    )
+    model = fit_day_ahead_forecaster(train, params)
     seconds = time.perf_counter() - started
     everything = pd.concat([train, holdout], ignore_index=True)[list(schema.COLUMNS)]
-    predicted = model.predict(everything)[len(train):]
-    rmse = evaluation.regression_metrics(holdout[schema.TARGET], predicted)["rmse"]
-    return rmse, evaluation.seasonal_naive_rmse(everything, holdout), seconds
+    backtest = bands.banded_backtest(model, train, holdout)
+    return {
+        "rmse": evaluation.regression_metrics(backtest["actual"], backtest["predicted"])["rmse"],
+        "naive_rmse": evaluation.seasonal_naive_rmse(everything, holdout),
+        "fit_seconds": seconds,
+        **bands.holdout_band_metrics(backtest, everything, train),
+    }
+
+
+def _print_bands(label: str, m: dict[str, float]) -> None:
+    print(
+        f"{label:<10} RMSE {m['rmse']:6.3f}  coverage 80 % {m['holdout_coverage_80']:.3f}  95 % {m['holdout_coverage_95']:.3f}  "
+        f"pinball {m['holdout_pinball_mean']:.3f} vs seasonal naive {m['baseline_seasonal_naive_pinball_mean']:.3f} "
+        f"({m['pinball_improvement']:.1%} better)",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--holdout", action="store_true", help="also score the chosen (default) configuration on Oct-Dec once")
+    parser.add_argument("--bands", action="store_true", help="only the bands' rolling-origin validation (and the holdout with --holdout)")
     args = parser.parse_args()
     readings = clean_readings()
     train, _ = evaluation.time_split(readings)
-    print("rolling-origin validation inside Jan-Sep 2018 (train on the days before each month)")
-    print(f"{'candidate':<52} {'pooled':>7}  {'Jul':>6} {'Aug':>6} {'Sep':>6}")
-    for label, columns, settings in CANDIDATES:
-        pooled, months = inner_validation(train, columns, settings)
-        print(f"{label:<52} {pooled:7.3f}  " + " ".join(f"{m:6.2f}" for m in months), flush=True)
+    chosen = ForecasterParams()
+    if not args.bands:
+        print("rolling-origin validation inside Jan-Sep 2018 (train on the days before each month)")
+        print(f"{'candidate':<52} {'pooled':>7}  {'Jul':>6} {'Aug':>6} {'Sep':>6}")
+        for label, columns, settings in CANDIDATES:
+            pooled, months = inner_validation(train, columns, settings)
+            print(f"{label:<52} {pooled:7.3f}  " + " ".join(f"{m:6.2f}" for m in months), flush=True)
+    print(f"bands, rolling-origin inside Jan-Sep 2018, calibrated on the last {chosen.calibration_days} days before each month")
+    for row in bands_validation(train, chosen):
+        _print_bands(row["month"], row)
     if args.holdout:
-        chosen = ForecasterParams()
-        rmse, naive, seconds = holdout_rmse(readings, chosen)
-        print(f"holdout Oct-Dec 2018, chosen {chosen}: RMSE {rmse:.3f} kWh (seasonal naive {naive:.3f}), fit {seconds:.1f} s")
+        scores = holdout_scores(readings, chosen)
+        print(f"holdout Oct-Dec 2018, chosen {chosen}: RMSE {scores['rmse']:.3f} kWh (seasonal naive {scores['naive_rmse']:.3f}), fit {scores['fit_seconds']:.1f} s")
+        _print_bands("holdout", scores)
+
 
 if __name__ == "__main__":
     main()

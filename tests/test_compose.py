@@ -354,6 +354,9 @@ class NotInTheServingImage(importlib.abc.MetaPathFinder):
             raise ImportError(f"{name} is not in the serving image")
 sys.meta_path.insert(0, NotInTheServingImage())
 import api.app
+import api.mcp
+import api.routers.copilot
+from energy_assets.copilot import service
 from energy_assets.features import transformers
 from energy_assets.training import models
 print(type(api.app.create_app()).__name__)

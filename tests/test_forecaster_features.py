@@ -14,7 +14,8 @@ from energy_assets import schema
 from energy_assets.features.transformers import DayAheadFeatures
 from energy_assets.ingest import reader
 from energy_assets.ingest.validation import validate
-from energy_assets.training.models import ForecasterParams, build_day_ahead_forecaster, forecaster_training_rows
+from energy_assets.training.bands import predict_quantiles
+from energy_assets.training.models import ForecasterParams, fit_day_ahead_forecaster
 
 BUNDLED_EXPORT = Path(__file__).resolve().parents[1] / "data" / "uci" / "steel_industry_energy.csv"
 FORECAST_DAY = pd.Timestamp("2018-03-05")  # a working Monday after a Sunday off
@@ -80,11 +81,9 @@ def test_every_day_s_features_are_the_same_when_later_usage_is_unknown(readings)
 
 
 def test_predictions_of_a_day_ignore_its_own_and_later_usage(readings):
-    params = replace(ForecasterParams(), max_iter=30)
+    params = replace(ForecasterParams(), max_iter=30, quantile_max_iter=30, calibration_days=14)
     train = readings[_day(readings) < FORECAST_DAY]
-    model = build_day_ahead_forecaster(params).fit(
-        train, train[schema.TARGET], regressor__sample_weight=forecaster_training_rows(train, params).astype(float)
-    )
+    model = fit_day_ahead_forecaster(train, params)
     on_day = _day(readings) == FORECAST_DAY
     with_actuals = model.predict(readings)[on_day]
     blanked = model.predict(_with_usage_blanked(readings, FORECAST_DAY))[on_day]
@@ -92,3 +91,7 @@ def test_predictions_of_a_day_ignore_its_own_and_later_usage(readings):
     # The contract's forecast frame: history plus only the day itself, usage unknown.
     history_and_day = _with_usage_blanked(readings[_day(readings) <= FORECAST_DAY], FORECAST_DAY)
     np.testing.assert_array_equal(model.predict(history_and_day)[-schema.INTERVALS_PER_DAY:], with_actuals)
+    # The bands are made from the same features: they ignore the day's usage too.
+    bands_with_actuals = predict_quantiles(model, readings)[on_day.to_numpy()].to_numpy()
+    bands_blanked = predict_quantiles(model, history_and_day).tail(schema.INTERVALS_PER_DAY).to_numpy()
+    np.testing.assert_array_equal(bands_with_actuals, bands_blanked)

@@ -33,6 +33,7 @@ def test_every_check_ran_and_passed(pipeline_result):
         "check_schema", "check_no_nulls", "check_ranges", "check_continuity", "check_unique_timestamps",
         "check_category_domains", "check_day_of_week_consistent", "check_rejected_share",
         "check_usage_estimator_beats_champion", "check_day_ahead_forecaster_beats_champion",
+        "check_bill_components_add_up", "check_bill_every_interval_priced",
     }
     assert set(pipeline_result.checks) == expected
     assert all(pipeline_result.checks.values()), pipeline_result.checks

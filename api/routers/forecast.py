@@ -1,4 +1,4 @@
-"""Day-ahead forecasts from the forecaster champion over the clean history."""
+"""Day-ahead forecasts from the forecaster champion over the clean history: bands, cost and peak of the day."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import datetime as dt
 from fastapi import APIRouter, Query
 
 from energy_assets import schema
-from energy_assets.settings import FORECASTER_MODEL_NAME
 
-from api import history as clean_history
-from api.deps import Champions, History, Metrics, Workers, json_response
-from api.errors import SERVICE_UNAVAILABLE, InputRejected
+from api.deps import CopilotOps, History, Metrics, Workers, json_response
+from api.errors import SERVICE_UNAVAILABLE
 from api.schemas import Forecast, HistorySpan
 
 router = APIRouter(tags=["predictions"])
@@ -20,40 +18,20 @@ router = APIRouter(tags=["predictions"])
 @router.get(
     "/forecast",
     response_model=Forecast,
-    summary="The 96 interval forecasts of one day from the forecaster champion",
+    summary="The 96 interval forecasts of one day with their bands, the day's cost and peak",
     responses=SERVICE_UNAVAILABLE,
 )
 async def forecast(
-    champions: Champions,
-    history: History,
+    copilot: CopilotOps,
     metrics: Metrics,
     workers: Workers,
-    day: dt.date = Query(..., description="The day to forecast, YYYY-MM-DD"),
+    day: dt.date = Query(..., description="The day to forecast, YYYY-MM-DD", examples=["2018-11-14"]),
+    cap_kw: float | None = Query(
+        None, gt=0, le=100_000, allow_inf_nan=False, description="A demand cap (kW): adds each interval's probability of exceeding it"
+    ),
 ):
-    served = champions.require(FORECASTER_MODEL_NAME)
-
-    def run():
-        try:
-            prepared = clean_history.forecast_input(history.frame(), day)
-        except clean_history.ForecastUnavailable as error:
-            raise InputRejected(("query", "day"), str(error), "forecast_unavailable") from None
-        predicted = served.predict_frame(prepared.frame)[-schema.INTERVALS_PER_DAY:]
-        return prepared, predicted
-
-    prepared, predicted = await workers.run(run)
-    rows = prepared.frame.iloc[-schema.INTERVALS_PER_DAY:]
-    intervals = [
-        {"timestamp": ts.isoformat(), "usage_kwh": float(value), "load_type": load}
-        for ts, value, load in zip(rows[schema.TIMESTAMP], predicted, rows["load_type"])
-    ]
-    metrics.predictions.labels(served.name, served.version).inc(len(intervals))
-    body = {
-        "day": day.isoformat(),
-        "load_type_source": prepared.load_type_source,
-        "history_days": prepared.history_days,
-        "intervals": intervals,
-        "lineage": served.lineage(),
-    }
+    body, served = await workers.run(lambda: copilot.forecast(day, cap_kw))
+    metrics.predictions.labels(served.name, served.version).inc(schema.INTERVALS_PER_DAY)
     return json_response(body, served.lineage_headers())
 
 

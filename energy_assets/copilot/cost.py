@@ -9,7 +9,7 @@ adjustment, total and CO2 (kWh x the tariff's grid emission factor).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -53,7 +53,7 @@ class MonthBill:
                 return {k: rounded(v) for k, v in value.items()}
             return value
 
-        return {k: rounded(v) for k, v in asdict(self).items()}
+        return {k: rounded(v) for k, v in vars(self).items()}
 
 
 def interval_frame(frame: pd.DataFrame, *, field: str = "readings") -> pd.DataFrame:
@@ -140,6 +140,13 @@ class PricedHistory:
         }
         self.months = [label for _, label in self.peaks.values()]
         self.days = pd.Index(self.table["day"].unique())
+        self._bills: dict[str, MonthBill] | None = None
+
+    def bills(self) -> dict[str, MonthBill]:
+        """Every month's bill of the history as it is (computed once)."""
+        if self._bills is None:
+            self._bills = {b.month: b for b in bills_from_priced(self.table, self.tariff)}
+        return self._bills
 
     def rows_of(self, months: list[str]) -> pd.DataFrame:
         """A copy of the rows of `months` (each month is a contiguous block of the time-ordered table)."""
@@ -151,6 +158,29 @@ class PricedHistory:
         """Maximum demand of the months not in `months` (they can set a ratchet but are not re-billed)."""
         skip = {month_number(m) for m in months}
         return {m: peak for m, peak in self.peaks.items() if m not in skip}
+
+
+def billing_demand(number: int, own_kw: float, label: str, peaks: dict[int, tuple[float, str]], tariff: Tariff) -> tuple[float, str]:
+    """The billing demand of month `number` and the month that sets it: its own maximum demand, or a
+    larger one of a ratchet month within the lookback (`peaks`: month number -> (kW, label))."""
+    best = (own_kw, label)
+    for other, (kw, other_label) in peaks.items():
+        if 0 < number - other < tariff.lookback_months and other % 12 + 1 in tariff.ratchet_months and kw > best[0]:
+            best = (kw, other_label)
+    return best
+
+
+def rebill_demand(bill: MonthBill, peaks: dict[int, tuple[float, str]], tariff: Tariff) -> MonthBill:
+    """The same month's bill when other months' maximum demands (`peaks`) change: only the billing
+    demand, the demand charge and the power-factor adjustment (a share of it) can move."""
+    kw, label = billing_demand(month_number(bill.month), bill.max_demand_kw, bill.month, peaks, tariff)
+    demand_charge = kw * tariff.demand_charge_per_kw
+    points = (bill.lagging_pf_points or 0.0) + (bill.leading_pf_points or 0.0)
+    pf_adjustment = demand_charge * tariff.pf_share_per_point * points if bill.lagging_pf_points is not None else 0.0
+    return replace(
+        bill, billing_demand_kw=kw, billing_demand_month=label, demand_charge=demand_charge,
+        pf_adjustment=pf_adjustment, total=bill.energy_charge + demand_charge + pf_adjustment,
+    )
 
 
 def month_number(month: str) -> int:
@@ -209,12 +239,7 @@ def bills_from_priced(
         if month not in wanted:
             continue
         # Billing demand: this month's maximum demand and those of the ratchet months in the lookback.
-        candidates = [(peak_kw[i], str(month))]
-        for number, (kw, label) in ratchet_candidates.items():
-            age = month_numbers[i] - number
-            if 0 < age < tariff.lookback_months and number % 12 + 1 in tariff.ratchet_months:
-                candidates.append((kw, label))
-        billing_kw, billing_month = max(candidates, key=lambda c: c[0])
+        billing_kw, billing_month = billing_demand(int(month_numbers[i]), float(peak_kw[i]), str(month), ratchet_candidates, tariff)
         demand_charge = billing_kw * tariff.demand_charge_per_kw
         lag_pf = lead_pf = lag_pts = lead_pts = None
         pf_adjustment = 0.0

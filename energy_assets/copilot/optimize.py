@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from energy_assets import schema
-from energy_assets.copilot.errors import CopilotInputError, InfeasibleError
+from energy_assets.copilot.errors import CopilotInputError, InfeasibleError, number
 from energy_assets.copilot.tariff import INTERVAL_HOURS, Tariff
 from energy_assets.copilot.whatif import Window
 
@@ -114,16 +114,16 @@ def schedule_block(
     constant_power: bool = False,
 ) -> dict:
     """The least-cost schedule of the block on the baseline day (a frame from `baseline_day`)."""
-    for name, value in (("energy_kwh", energy_kwh), ("power_limit_kw", power_limit_kw)):
-        if not (isinstance(value, (int, float)) and np.isfinite(value) and value > 0):
-            raise CopilotInputError(name, f"must be a positive number, got {value!r}")
-    if not isinstance(duration_minutes, (int, np.integer)) or duration_minutes <= 0 or duration_minutes % 15:
-        raise CopilotInputError("duration_minutes", f"must be a positive multiple of 15, got {duration_minutes!r}")
-    if peak_cap_kw is not None and not (np.isfinite(peak_cap_kw) and peak_cap_kw > 0):
-        raise CopilotInputError("peak_cap_kw", f"must be a positive demand in kW, got {peak_cap_kw!r}")
-    if billing_demand_kw is not None and not (np.isfinite(billing_demand_kw) and billing_demand_kw >= 0):
-        raise CopilotInputError("billing_demand_kw", f"must be a non-negative demand in kW, got {billing_demand_kw!r}")
-    d = duration_minutes // 15
+    energy_kwh = number("energy_kwh", energy_kwh, unit="kWh")
+    power_limit_kw = number("power_limit_kw", power_limit_kw, unit="kW")
+    minutes = number("duration_minutes", duration_minutes, unit="minutes")
+    if minutes % 15:
+        raise CopilotInputError("duration_minutes", f"{duration_minutes!r} is not a multiple of 15 minutes")
+    if peak_cap_kw is not None:
+        peak_cap_kw = number("peak_cap_kw", peak_cap_kw, unit="kW")
+    if billing_demand_kw is not None:
+        billing_demand_kw = number("billing_demand_kw", billing_demand_kw, strict=False, unit="kW")
+    d = int(minutes // 15)
     slots = window.slots
     if d > len(slots):
         raise InfeasibleError("duration_minutes", f"{duration_minutes} min does not fit the allowed window {window.label()} ({len(slots) * 15} min)")

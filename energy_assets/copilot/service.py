@@ -19,7 +19,7 @@ from energy_assets import schema
 from energy_assets.copilot import optimize, whatif
 from energy_assets.copilot.cost import PricedHistory, bills_from_priced, co2_tonnes, month_number, period_agreement, priced_intervals
 from energy_assets.copilot.errors import CopilotInputError, InfeasibleError, TariffError
-from energy_assets.copilot.tariff import INTERVAL_HOURS, PERIODS, Tariff, load_tariff
+from energy_assets.copilot.tariff import PERIODS, Tariff, load_tariff
 
 __all__ = [
     "CopilotInputError", "InfeasibleError", "PricedHistory", "TariffError", "bill", "day_cost", "load_tariff",

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from energy_assets import schema
-from energy_assets.copilot.errors import TariffError
+from energy_assets.copilot.errors import CopilotInputError, TariffError, number
 from energy_assets.settings import PROJECT_ROOT
 
 TARIFF_DIR = PROJECT_ROOT / "data" / "tariffs"
@@ -112,12 +112,10 @@ def _get(mapping, key: str, path: str):
 
 
 def _number(value, path: str, *, minimum: float = 0.0, strict: bool = True, maximum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise TariffError(path, f"expected a number, got {value!r}")
-    if value < minimum or (strict and value == minimum) or (maximum is not None and value > maximum):
-        bound = f"> {minimum}" if strict else f">= {minimum}"
-        raise TariffError(path, f"{value} out of range (expected {bound}{f' and <= {maximum}' if maximum is not None else ''})")
-    return float(value)
+    try:
+        return number(path, value, minimum=minimum, strict=strict, maximum=maximum)
+    except CopilotInputError as error:
+        raise TariffError(error.field, error.reason) from None
 
 
 def _hour(value, path: str) -> int:

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from energy_assets import schema
-from energy_assets.copilot.cost import LAGGING, LEADING, MonthBill, PricedHistory, bills_from_priced, co2_tonnes, month_number, priced_intervals
-from energy_assets.copilot.errors import CopilotInputError, InfeasibleError
+from energy_assets.copilot.cost import (
+    LAGGING, LEADING, MonthBill, PricedHistory, bills_from_priced, co2_tonnes, month_number, priced_intervals, rebill_demand,
+)
+from energy_assets.copilot.errors import CopilotInputError, InfeasibleError, number
 from energy_assets.copilot.tariff import INTERVAL_HOURS, Tariff
 
 SLOT = schema.INTERVAL
@@ -104,13 +106,18 @@ def affected_months(history: PricedHistory, tariff: Tariff, months: set[str]) ->
     return sorted(out)
 
 
-def bill_both(history: PricedHistory, tariff: Tariff, months: list[str], base: pd.DataFrame, scenario: pd.DataFrame) -> dict:
-    """Bills of `months` before (rows `base`) and after (rows `scenario`), months outside them feeding the ratchet."""
-    prior = history.prior_peaks(months)
-    return compare_bills(
-        {b.month: b for b in bills_from_priced(base, tariff, months, prior)},
-        {b.month: b for b in bills_from_priced(scenario, tariff, months, prior)},
-    )
+def bill_both(history: PricedHistory, tariff: Tariff, changed: list[str], months: list[str], scenario: pd.DataFrame) -> dict:
+    """Bills of `months` before and after a scenario that changed the rows of `changed` (given as `scenario`).
+
+    The changed months are billed from their new rows; the other months only see the changed
+    months' new maximum demands through the ratchet."""
+    before = history.bills()
+    after = {b.month: b for b in bills_from_priced(scenario, tariff, changed, history.prior_peaks(changed))}
+    peaks = {**history.peaks, **{month_number(m): (b.max_demand_kw, m) for m, b in after.items()}}
+    for month in months:
+        if month not in after:
+            after[month] = rebill_demand(before[month], peaks, tariff)
+    return compare_bills({m: before[m] for m in months}, after)
 
 
 def _components(bill: MonthBill) -> dict[str, float]:
@@ -167,16 +174,15 @@ def shift(
         raise CopilotInputError("to_window", f"{to_window.label()} overlaps from_window {from_window.label()}")
     if energy_kwh is not None and share is not None:
         raise CopilotInputError("energy_kwh", "give energy_kwh or share, not both")
-    if energy_kwh is not None and (not np.isfinite(energy_kwh) or energy_kwh <= 0):
-        raise CopilotInputError("energy_kwh", f"must be a positive number of kWh, got {energy_kwh}")
-    if share is None and energy_kwh is None:
-        share = 1.0
-    if share is not None and not (np.isfinite(share) and 0 < share <= 1):
-        raise CopilotInputError("share", f"must be in (0, 1], got {share}")
+    if energy_kwh is not None:
+        energy_kwh = number("energy_kwh", energy_kwh, unit="kWh")
+    share = 1.0 if share is None and energy_kwh is None else share
+    if share is not None:
+        share = number("share", share, maximum=1.0)
     day_list = parse_days(days, history)
-    changed = {f"{d.year:04d}-{d.month:02d}" for d in day_list}
-    months = affected_months(history, tariff, changed)
-    table = history.rows_of(months)
+    changed = sorted({f"{d.year:04d}-{d.month:02d}" for d in day_list})
+    months = affected_months(history, tariff, set(changed))
+    table = history.rows_of(changed)
     scenario = table.copy()
     slots = table["slot"].to_numpy()
     day_values = table["day"].to_numpy()
@@ -220,7 +226,7 @@ def shift(
     if lag is not None:
         scenario[LAGGING] = lag
     _reprice(scenario)
-    result = bill_both(history, tariff, months, table, scenario)
+    result = bill_both(history, tariff, changed, months, scenario)
     energy = float(original[np.isin(day_values, [d.to_datetime64() for d in day_list])].sum())
     return {
         "scenario": {
@@ -307,21 +313,24 @@ def power_factor(
         raise CopilotInputError("switching", f"{switching!r}: expected one of {list(SWITCHING)}")
     if (bank_kvar is None) == (target_pf_pct is None):
         raise CopilotInputError("bank_kvar", "give either bank_kvar or target_pf_pct")
-    if bank_kvar is not None and not (np.isfinite(bank_kvar) and bank_kvar > 0):
-        raise CopilotInputError("bank_kvar", f"must be a positive number of kVAr, got {bank_kvar}")
-    if target_pf_pct is not None and not (np.isfinite(target_pf_pct) and 0 < target_pf_pct <= 100):
-        raise CopilotInputError("target_pf_pct", f"must be a percentage in (0, 100], got {target_pf_pct}")
-    if cost_per_kvar is not None and not (np.isfinite(cost_per_kvar) and cost_per_kvar >= 0):
-        raise CopilotInputError("cost_per_kvar", f"must be a non-negative amount, got {cost_per_kvar}")
-    sizes = sorted(bank_sizes_kvar or [])
-    if any(not (np.isfinite(s) and s > 0) for s in sizes):
-        raise CopilotInputError("bank_sizes_kvar", "sizes must be positive numbers of kVAr")
+    if bank_kvar is not None:
+        bank_kvar = number("bank_kvar", bank_kvar, unit="kVAr")
+    if target_pf_pct is not None:
+        target_pf_pct = number("target_pf_pct", target_pf_pct, maximum=100.0, unit="%")
+    if cost_per_kvar is not None:
+        cost_per_kvar = number("cost_per_kvar", cost_per_kvar, strict=False)
+    if bank_sizes_kvar is not None and not isinstance(bank_sizes_kvar, (list, tuple)):
+        raise CopilotInputError("bank_sizes_kvar", f"expected a list of sizes in kVAr, got {bank_sizes_kvar!r}")
+    sizes = sorted(number("bank_sizes_kvar", s, unit="kVAr") for s in bank_sizes_kvar or [])
     known = history.months
+    if months is not None and (isinstance(months, str) or not isinstance(months, (list, tuple))):
+        raise CopilotInputError("months", f"expected a list of months YYYY-MM, got {months!r}")
     months = sorted(months or known)
     for month in months:
         if month not in known:
             raise CopilotInputError("months", f"{month!r} has no readings (have {known[0]} .. {known[-1]})")
-    needed = affected_months(history, tariff, set(months))
+    # Reactive energy changes neither kWh nor kW, so only the months named are re-billed.
+    needed = months
     table = history.rows_of(needed)
     required = None
     if target_pf_pct is not None:
@@ -333,11 +342,17 @@ def power_factor(
                 raise InfeasibleError("bank_sizes_kvar", f"the largest size {sizes[-1]} kVAr is below the {required} kVAr needed for {target_pf_pct} %")
             bank_kvar = fitting[0]
     prior = history.prior_peaks(needed)
+    banked = with_bank(table, bank_kvar, switching)
     before = {b.month: b for b in bills_from_priced(table, tariff, needed, prior)}
-    after = {b.month: b for b in bills_from_priced(with_bank(table, bank_kvar, switching), tariff, needed, prior)}
+    after = {b.month: b for b in bills_from_priced(banked, tariff, needed, prior)}
+    labels = table["month"].astype(str).to_numpy()
+    reactive = {
+        (m, column, when): round(float(frame[column].to_numpy()[labels == m].sum()), 2)
+        for m in needed for column in (LAGGING, LEADING) for when, frame in (("before", table), ("after", banked))
+    }
     result = compare_bills(before, after)
     saving = -result["delta_total"]["total"]
-    per_year = saving * 12 / len(needed)
+    per_year = saving * 12 / len(months)
     capital = None if cost_per_kvar is None else bank_kvar * cost_per_kvar
     return {
         "scenario": {
@@ -356,6 +371,10 @@ def power_factor(
                 "leading_pf_pct_after": round(after[m].leading_pf_pct, 2),
                 "pf_adjustment_before": round(before[m].pf_adjustment, 2),
                 "pf_adjustment_after": round(after[m].pf_adjustment, 2),
+                "lagging_kvarh_before": reactive[(m, LAGGING, "before")],
+                "lagging_kvarh_after": reactive[(m, LAGGING, "after")],
+                "leading_kvarh_before": reactive[(m, LEADING, "before")],
+                "leading_kvarh_after": reactive[(m, LEADING, "after")],
             }
             for m in needed
         },
@@ -421,8 +440,7 @@ def exceedance(quantiles: np.ndarray, threshold: np.ndarray | float) -> tuple[np
 
 def peak_cap(forecast: pd.DataFrame, cap_kw: float) -> dict:
     """For a forecast day and a demand cap (kW), the probability that each interval's demand exceeds it."""
-    if not (np.isfinite(cap_kw) and cap_kw > 0):
-        raise CopilotInputError("cap_kw", f"must be a positive demand in kW, got {cap_kw}")
+    cap_kw = number("cap_kw", cap_kw, unit="kW")
     frame = quantile_frame(forecast)
     cap_kwh = cap_kw * INTERVAL_HOURS
     probability, bound = exceedance(frame[list(QUANTILE_COLUMNS)].to_numpy(), cap_kwh)

@@ -31,4 +31,12 @@ verify_models = dg.define_asset_job(
     description="Rebuilds both models from the stored clean readings, to compare with the registered champions.",
 )
 
-FLOW_JOBS = [monitor_drift, simulate_drift, verify_models]
+# One month per run: the forecast_anomalies partition of that month.
+detect_anomalies = dg.define_asset_job(
+    "detect_anomalies",
+    selection=dg.AssetSelection.assets("forecast_anomalies"),
+    partitions_def=monthly_partitions,
+    description="The intervals of one month whose actual usage fell outside the champion forecaster's 95 % band.",
+)
+
+FLOW_JOBS = [monitor_drift, simulate_drift, verify_models, detect_anomalies]

@@ -83,6 +83,21 @@ def _previous_days_of_kind(kind_by_day: pd.Series, count: int) -> list[dict[pd.T
     return previous
 
 
+def planned_off_days(load_type: pd.Series, day: pd.Series) -> pd.Series:
+    """Per day: is it a planned off day (Sunday, holiday, shutdown), i.e. every interval planned light load?"""
+    return (load_type == OFF_LOAD).groupby(day).all()
+
+
+def kind_of_days(off_by_day: pd.Series) -> pd.Series:
+    """The kind of each day: "off", or a working "saturday", "sunday" or "weekday".
+
+    Working Saturdays and Sundays run lighter shifts than working weekdays, so the finer kind
+    finds a closer twin than off/working alone. Known a day ahead: it comes from the plan.
+    """
+    working = off_by_day.index.dayofweek.map({5: "saturday", 6: "sunday"}).fillna("weekday")
+    return pd.Series(np.where(off_by_day, "off", working), index=off_by_day.index)
+
+
 class DayAheadFeatures(TransformerMixin, BaseEstimator):
     """Features of each interval from what is known at the end of the day before it.
 
@@ -124,15 +139,9 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
         usage = usage[~usage.index.duplicated(keep="last")]
         daily_mean = usage.groupby(schema.interval_day(usage.index.to_series()).to_numpy()).mean()
 
-        # A planned off day (Sunday, holiday, shutdown) is one whose every interval is planned light load.
-        off_by_day = (X["load_type"] == OFF_LOAD).groupby(day).all()
+        off_by_day = planned_off_days(X["load_type"], day)
         same_type_day = pd.to_datetime(day.map(_previous_days_of_kind(off_by_day, 1)[0]))
-        # Working Saturdays and Sundays run lighter shifts than working weekdays, so the finer
-        # kind (off / working Saturday / working Sunday / working weekday) finds a closer twin.
-        kind_by_day = pd.Series(
-            np.where(off_by_day, "off", off_by_day.index.dayofweek.map({5: "saturday", 6: "sunday"}).fillna("weekday")),
-            index=off_by_day.index,
-        )
+        kind_by_day = kind_of_days(off_by_day)
         same_kind_days = [pd.to_datetime(day.map(p)) for p in _previous_days_of_kind(kind_by_day, self.same_kind_days)]
 
         def usage_days_ago(n: int) -> np.ndarray:

@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils.validation import check_is_fitted
 
+from energy_assets import schema
 from energy_assets.training import evaluation
 
 QUANTILES: tuple[float, ...] = (0.025, 0.1, 0.5, 0.9, 0.975)
@@ -167,6 +168,18 @@ def _take(X, rows: np.ndarray):
 def predict_quantiles(pipeline, frame: pd.DataFrame) -> pd.DataFrame:
     """The quantiles of a fitted forecaster Pipeline (features -> BandedForecastRegressor) on canonical readings."""
     return pipeline.named_steps["regressor"].predict_quantiles(pipeline.named_steps["features"].transform(frame))
+
+
+def banded_backtest(pipeline, history: pd.DataFrame, target: pd.DataFrame) -> pd.DataFrame:
+    """Every row of `target` forecast with `history` before it: timestamp, actual, predicted and the five quantiles.
+
+    The features never read a row's own day, so actuals in `target` cannot leak into its forecast.
+    """
+    frame = pd.concat([history, target], ignore_index=True)[list(schema.COLUMNS)]
+    featurized = pipeline.named_steps["features"].transform(frame).iloc[len(history):]
+    regressor = pipeline.named_steps["regressor"]
+    point = evaluation.backtest_frame(target, regressor.predict(featurized))
+    return pd.concat([point, regressor.predict_quantiles(featurized).reset_index(drop=True)], axis=1)
 
 
 def pinball_loss(actual, predicted, quantile: float) -> float:

@@ -243,6 +243,9 @@ def test_api_package_imports_neither_dagster_nor_prefect():
     import subprocess
     import sys
 
-    code = "import sys, api.app; bad = [m for m in ('dagster', 'prefect') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+    code = (
+        "import sys, api.app, api.mcp, api.routers.copilot, energy_assets.copilot.service; "
+        "bad = [m for m in ('dagster', 'prefect', 'dvc') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -45,3 +45,5 @@ def test_no_server_errors_and_documented_responses(fuzzed_app):
         fuzz()
         tested.append(f"{operation.method.upper()} {operation.path}")
     assert {"POST /predict", "POST /predict/batch", "GET /forecast", "GET /model", "POST /admin/reload"} <= set(tested)
+    copilot = {"GET /copilot/bill", "POST /copilot/whatif/shift", "POST /copilot/whatif/power-factor", "POST /copilot/optimize", "GET /copilot/explain"}
+    assert copilot <= set(tested)

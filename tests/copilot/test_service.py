@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -67,3 +66,32 @@ def test_the_copilot_imports_without_dagster_or_prefect():
     result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "kepco-2018" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "call, field",
+    [
+        (lambda p, f: service.whatif_shift(p, days="2018-11-22", from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00", share="half"), "share"),
+        (lambda p, f: service.whatif_shift(p, days="2018-11-22", from_start=10, from_end="12:00", to_start="02:00", to_end="04:00"), "from_window.start"),
+        (lambda p, f: service.whatif_power_factor(p, bank_kvar="50"), "bank_kvar"),
+        (lambda p, f: service.whatif_power_factor(p, bank_kvar=50, months="2018-01"), "months"),
+        (lambda p, f: service.whatif_power_factor(p, target_pf_pct=95, bank_sizes_kvar=[50, None]), "bank_sizes_kvar"),
+        (lambda p, f: service.peak_risk(f, cap_kw=None), "cap_kw"),
+        (lambda p, f: service.optimize_block(f, energy_kwh=10, duration_minutes="an hour", power_limit_kw=100, window_start="08:00", window_end="12:00"), "duration_minutes"),
+        (lambda p, f: service.optimize_block(f, energy_kwh=float("nan"), duration_minutes=60, power_limit_kw=100, window_start="08:00", window_end="12:00"), "energy_kwh"),
+    ],
+)
+def test_wrong_types_are_input_errors_not_crashes(priced, clean, call, field):
+    day = clean[(clean["timestamp"] > "2018-11-22") & (clean["timestamp"] <= "2018-11-23")]
+    forecast = day[["timestamp"]].assign(p025=day["usage_kwh"], p10=day["usage_kwh"], p50=day["usage_kwh"], p90=day["usage_kwh"], p975=day["usage_kwh"])
+    with pytest.raises(CopilotInputError) as error:
+        call(priced, forecast)
+    assert error.value.field == field
+
+
+def test_what_ifs_never_change_the_shared_priced_history(clean, tariff):
+    history = service.prepare_history(clean, tariff)
+    before = history.table.copy()
+    service.whatif_shift(history, days=["2018-01-15", "2018-11-22"], from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00")
+    service.whatif_power_factor(history, bank_kvar=100, switching="fixed")
+    pd.testing.assert_frame_equal(history.table, before)

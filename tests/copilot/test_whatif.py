@@ -97,6 +97,10 @@ def test_bank_sizes_cost_and_fixed_switching(priced):
     automatic = service.whatif_power_factor(priced, bank_kvar=200)
     fixed = service.whatif_power_factor(priced, bank_kvar=200, switching="fixed")
     assert any(m["leading_pf_pct_after"] < m["leading_pf_pct_before"] for m in fixed["pf"].values())
+    for month in automatic["pf"].values():
+        assert month["lagging_kvarh_after"] < month["lagging_kvarh_before"]
+        assert month["leading_kvarh_after"] == month["leading_kvarh_before"]  # switched in only against lagging
+    assert all(m["leading_kvarh_after"] > m["leading_kvarh_before"] for m in fixed["pf"].values())
     assert fixed["saving"] < automatic["saving"]  # an always-on bank is judged by the leading rule at night
     with pytest.raises(InfeasibleError) as error:
         service.whatif_power_factor(priced, target_pf_pct=99.0, bank_sizes_kvar=[5])
@@ -152,3 +156,23 @@ def test_ties_in_the_quantiles_and_bad_quantiles():
     with pytest.raises(CopilotInputError) as error:
         service.peak_risk(_quantiles([[10, 20, 30, 40, 50]]), cap_kw=0)
     assert error.value.field == "cap_kw"
+
+
+def test_a_one_month_bank_rebills_that_month_only_and_annualizes_it(priced):
+    one = service.whatif_power_factor(priced, months=["2018-01"], bank_kvar=50)
+    assert list(one["months"]) == ["2018-01"]
+    assert one["saving_per_year"] == pytest.approx(one["saving"] * 12, abs=0.1)
+    year = service.whatif_power_factor(priced, bank_kvar=50)
+    assert year["saving"] == pytest.approx(sum(service.whatif_power_factor(priced, months=[m], bank_kvar=50)["saving"] for m in priced.months), abs=1.0)
+
+
+def test_later_months_rebilled_through_the_ratchet_equal_a_full_rebill(priced, clean, tariff):
+    answer = _shift(priced, days=["2018-01-15"], to_start="03:00", to_end="03:15", share=0.3)
+    changed = clean.copy()
+    day = (changed[schema.TIMESTAMP] > "2018-01-15") & (changed[schema.TIMESTAMP] <= "2018-01-16")
+    changed.loc[day, schema.TARGET] = answer["days"][0]["after_kwh"]
+    full = {b.month: b for b in service.prepare_history(changed, tariff).bills().values()}
+    for month in ("2018-02", "2018-05", "2018-12"):
+        after = answer["months"][month]["after"]
+        assert after["billing_demand_month"] == "2018-01" == full[month].billing_demand_month
+        assert after["total"] == pytest.approx(full[month].total, abs=0.05)

@@ -53,9 +53,16 @@ class ForecasterConfig(dg.Config):
     max_iter: int = Field(default=ForecasterParams.max_iter, description="Boosting iterations.")
     learning_rate: float = Field(default=ForecasterParams.learning_rate)
     seed: int = Field(default=ForecasterParams.seed, description="Random seed: same data + code + seed = same model.")
+    quantile_max_iter: int = Field(default=ForecasterParams.quantile_max_iter, description="Boosting iterations of each quantile model of the bands.")
+    calibration_days: int = Field(
+        default=ForecasterParams.calibration_days, description="Last days of the training period that calibrate the bands (the quantile models never see them)."
+    )
 
     def params(self) -> ForecasterParams:
-        return ForecasterParams(max_iter=self.max_iter, learning_rate=self.learning_rate, seed=self.seed)
+        return ForecasterParams(
+            max_iter=self.max_iter, learning_rate=self.learning_rate, seed=self.seed,
+            quantile_max_iter=self.quantile_max_iter, calibration_days=self.calibration_days,
+        )
 
 
 def raw_data_version(context: dg.AssetExecutionContext) -> str:
@@ -210,11 +217,9 @@ def day_ahead_forecaster(
     # Holdout days are featurized with the training months before them as history; the features
     # never read a row's own day, so the actuals in the frame cannot leak into the forecast.
     everything = pd.concat([train_readings, holdout_readings], ignore_index=True)[list(schema.COLUMNS)]
-    featurized = model.named_steps["features"].transform(everything).iloc[len(train_readings):]
-    predicted = model.named_steps["regressor"].predict(featurized)
-    quantiles = model.named_steps["regressor"].predict_quantiles(featurized).reset_index(drop=True)
-    backtest = pd.concat([evaluation.backtest_frame(holdout_readings, predicted), quantiles], axis=1)
+    backtest = bands.banded_backtest(model, train_readings, holdout_readings)
     band_metrics = bands.holdout_band_metrics(backtest, everything, train_readings)
+    featurized = model.named_steps["features"].transform(everything).iloc[len(train_readings):]
     importance = evaluation.permutation_importance_of(
         model.named_steps["regressor"], featurized, holdout_readings[schema.TARGET], params.seed
     )
