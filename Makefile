@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help install data pipeline run ui flows serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify
+.PHONY: help install data pipeline run ui flows serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify dashboard browser
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -33,7 +33,7 @@ data: install  ## put the bundled UCI export in place as the DVC-tracked raw fil
 pipeline: data  ## materialize the whole asset graph (non-interactive) and print a summary
 	$(RUN)/python -m energy_assets.pipeline
 
-run: pipeline  ## pipeline, then the Dagster UI (:3000) with dagster-daemon, the MLflow UI (:5000), Prefect (:4200) with the served flows, the API (:8000), until Ctrl-C
+run: pipeline  ## pipeline, then the Dagster UI (:3000) with dagster-daemon, the MLflow UI (:5000), Prefect (:4200) with the served flows, the API (:8000), the dashboard (:8501), until Ctrl-C
 	$(RUN)/python -m energy_assets.services
 
 flows: data  ## the Prefect server (:4200) and the operational flows served with their schedules, until Ctrl-C
@@ -54,10 +54,20 @@ bench-copilot: install  ## domain-level latency of the copilot's what-ifs and op
 bench-copilot-api: install  ## latency of forecast with bands, what-ifs and the optimizer through the API on loopback (run `make pipeline` first)
 	$(RUN)/python bench/copilot_api.py
 
+dashboard: install  ## the operator dashboard alone on http://127.0.0.1:8501, over the API at ENERGY_API_URL (default :8000)
+	$(RUN)/python -m dashboard
+
+# The dashboard's browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+browser:  ## install Debian's Chromium for the browser tests when it is missing (needs root and apt-get)
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "browser: /usr/bin/chromium is missing and this is not root with apt-get; the browser tests will skip (apt-get install chromium)"; fi
+
 ui: data  ## the UIs only, on the current state
 	$(RUN)/python -m energy_assets.services
 
-test: data  ## the test suite (materializes the full graph into a temporary ENERGY_HOME)
+test: data browser  ## the test suite (materializes the full graph into a temporary ENERGY_HOME)
 	$(RUN)/python -m pytest
 
 verify: install  ## check a running stack (make run or docker compose): every service healthy, the API serving a champion

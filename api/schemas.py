@@ -231,6 +231,14 @@ class Forecast(BaseModel):
     lineage: ForecastLineage
 
 
+class HistorySpan(BaseModel):
+    first_day: dt.date | None = Field(None, description="First day with clean readings (None: there are none)")
+    last_day: dt.date | None = Field(None, description="Last day with clean readings")
+    days: int = Field(..., description="Days with at least one clean reading")
+    months: list[str] = Field(..., description="Months (YYYY-MM) with clean readings, oldest first")
+    next_day: dt.date | None = Field(None, description="The day after last_day: the next day-ahead forecast")
+
+
 class ServedModel(BaseModel):
     name: str
     alias: str

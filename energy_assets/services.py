@@ -90,6 +90,13 @@ def services() -> list[Service]:
             [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", "8000"],
             base_env,
         ),
+        # The operator dashboard (Streamlit), over that API.
+        Service(
+            "dashboard",
+            "http://127.0.0.1:8501",
+            [sys.executable, "-m", "dashboard", "--host", "127.0.0.1", "--port", "8501"],
+            {**base_env, "ENERGY_API_URL": "http://127.0.0.1:8000"},
+        ),
     ]
     return found
 

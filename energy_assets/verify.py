@@ -9,6 +9,7 @@ code 1 when any check fails. `--wait N` retries for up to N seconds, for a stack
     ENERGY_MLFLOW_URL   (http://127.0.0.1:5000)  GET /health
     ENERGY_PREFECT_URL  (http://127.0.0.1:4200)  GET /api/health
     ENERGY_API_URL      (http://127.0.0.1:8000)  GET /health, then GET /model: a champion is served
+    ENERGY_DASHBOARD_URL (http://127.0.0.1:8501) GET /_stcore/health, then its page is the dashboard's
 """
 
 from __future__ import annotations
@@ -115,12 +116,23 @@ def check_api(base: str, timeout: float) -> str:
     return "serving " + ", ".join(f"{m['name']} v{m['version']}" for m in champions)
 
 
+def check_dashboard(base: str, timeout: float) -> str:
+    _, body = _get(f"{base}/_stcore/health", timeout)
+    if body.strip() != b"ok":
+        raise CheckFailed(f"{base}/_stcore/health answered {body[:80]!r}, not ok")
+    _, page = _get(base, timeout)
+    if b"<title>Streamlit</title>" not in page:
+        raise CheckFailed(f"{base} does not serve a Streamlit app")
+    return "streamlit healthy"
+
+
 CHECKS = [
     ServiceCheck("dagster", "ENERGY_DAGSTER_URL", "http://127.0.0.1:3000", check_dagster),
     ServiceCheck("daemon", "ENERGY_DAGSTER_URL", "http://127.0.0.1:3000", check_dagster_daemon),
     ServiceCheck("mlflow", "ENERGY_MLFLOW_URL", "http://127.0.0.1:5000", check_mlflow),
     ServiceCheck("prefect", "ENERGY_PREFECT_URL", "http://127.0.0.1:4200", check_prefect),
     ServiceCheck("api", "ENERGY_API_URL", "http://127.0.0.1:8000", check_api),
+    ServiceCheck("dashboard", "ENERGY_DASHBOARD_URL", "http://127.0.0.1:8501", check_dashboard),
 ]
 
 
@@ -148,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         ok, detail = run_check(service, args.timeout, args.wait)
         failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'}  {service.name:<8} {service.base_url():<28} {detail}", flush=True)
+        print(f"{'ok  ' if ok else 'FAIL'}  {service.name:<9} {service.base_url():<28} {detail}", flush=True)
     return 1 if failures else 0
 
 

@@ -25,7 +25,7 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 SCHEMA_FILE = Path(__file__).parent / "data" / "compose-spec.json"
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-EXPECTED_SERVICES = {"postgres", "dagster-code", "dagster-webserver", "dagster-daemon", "mlflow", "prefect-server", "flows", "api"}
+EXPECTED_SERVICES = {"postgres", "dagster-code", "dagster-webserver", "dagster-daemon", "mlflow", "prefect-server", "flows", "api", "dashboard"}
 # Packages the serving image must not carry.
 PLATFORM_ONLY = ("dagster", "prefect", "dvc")
 
@@ -243,6 +243,7 @@ def test_published_ports_are_the_ones_make_verify_checks(compose):
     assert published["mlflow"] == {5000}
     assert published["prefect-server"] == {4200}
     assert published["api"] == {8000}
+    assert published["dashboard"] == {8501}
 
 
 def test_mlflow_runs_one_worker_without_job_execution(compose):
@@ -279,7 +280,7 @@ def test_dockerfile_is_multi_stage_and_services_build_existing_targets(compose):
 
 def test_images_run_as_a_non_root_user():
     stages = _stages()
-    for target in ("api", "platform"):
+    for target in ("api", "platform", "dashboard"):
         users = [line.split()[1] for line in stages[target] if line.startswith("USER ")]
         assert users and users[-1] not in ("root", "0"), f"target {target} runs as root"
 

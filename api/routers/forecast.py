@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from energy_assets import schema
 
-from api.deps import CopilotOps, Metrics, Workers, json_response
+from api.deps import CopilotOps, History, Metrics, Workers, json_response
 from api.errors import SERVICE_UNAVAILABLE
-from api.schemas import Forecast
+from api.schemas import Forecast, HistorySpan
 
 router = APIRouter(tags=["predictions"])
 
@@ -33,3 +33,13 @@ async def forecast(
     body, served = await workers.run(lambda: copilot.forecast(day, cap_kw))
     metrics.predictions.labels(served.name, served.version).inc(schema.INTERVALS_PER_DAY)
     return json_response(body, served.lineage_headers())
+
+
+@router.get("/history", response_model=HistorySpan, summary="The days and months the clean readings cover")
+async def history_span(history: History):
+    days = history.frame()["_day"]
+    if days.empty:
+        return {"first_day": None, "last_day": None, "days": 0, "months": [], "next_day": None}
+    first, last = days.iloc[0].date(), days.iloc[-1].date()
+    months = sorted(days.dt.strftime("%Y-%m").unique().tolist())
+    return {"first_day": first, "last_day": last, "days": int(days.nunique()), "months": months, "next_day": last + dt.timedelta(days=1)}

@@ -52,23 +52,35 @@ def pipeline_run(stack) -> str:
     return match.group(1)
 
 
-@pytest.fixture(scope="module")
-def api(stack, pipeline_run):
-    """The API, pointed at the MLflow server (the champions the pipeline registered)."""
+def _serve(stack, name: str, args: list[str], health_path: str, env: dict[str, str] | None = None):
+    """One more server of the stack on a free port (`{port}` in `args`), stopped when the module ends."""
     port = free_port()
     service = BackgroundService(
-        "api",
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port)],
-        stack.env,
-        f"http://127.0.0.1:{port}/health",
-        stack.home / "api.log",
+        name,
+        [sys.executable, *(a.format(port=port) for a in args)],
+        env or stack.env,
+        f"http://127.0.0.1:{port}{health_path}",
+        stack.home / f"{name}.log",
     )
-    stack.services["api"] = service
+    stack.services[name] = service
     try:
         service.start().wait_healthy(timeout=90)
         yield service
     finally:
         service.stop()
+
+
+@pytest.fixture(scope="module")
+def api(stack, pipeline_run):
+    """The API, pointed at the MLflow server (the champions the pipeline registered)."""
+    yield from _serve(stack, "api", ["-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", "{port}"], "/health")
+
+
+@pytest.fixture(scope="module")
+def dashboard(stack, api):
+    """The operator dashboard over that API, as `make run` starts it."""
+    env = {**stack.env, "ENERGY_API_URL": stack.url("api")}
+    yield from _serve(stack, "dashboard", ["-m", "dashboard", "--host", "127.0.0.1", "--port", "{port}"], "/_stcore/health", env)
 
 
 def test_databases_are_fresh_and_only_this_module_s(databases):
@@ -159,23 +171,24 @@ def _verify_env(stack) -> dict[str, str]:
         "ENERGY_MLFLOW_URL": stack.url("mlflow"),
         "ENERGY_PREFECT_URL": stack.url("prefect"),
         "ENERGY_API_URL": stack.url("api"),
+        "ENERGY_DASHBOARD_URL": stack.url("dashboard"),
     }
 
 
-def test_make_verify_passes_on_the_running_stack(stack, api):
+def test_make_verify_passes_on_the_running_stack(stack, api, dashboard):
     done = _verify(_verify_env(stack))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.strip().splitlines()
-    assert [line.split()[:2] for line in lines] == [["ok", s] for s in ("dagster", "daemon", "mlflow", "prefect", "api")]
-    assert "energy-usage-estimator v" in lines[-1]
+    assert [line.split()[:2] for line in lines] == [["ok", s] for s in ("dagster", "daemon", "mlflow", "prefect", "api", "dashboard")]
+    assert "energy-usage-estimator v" in lines[-2]
 
 
-def test_make_verify_fails_when_a_service_is_down(stack, api):
+def test_make_verify_fails_when_a_service_is_down(stack, api, dashboard):
     api.stop()
     done = _verify(_verify_env(stack))
     assert done.returncode == 1
     status = {line.split()[1]: line.split()[0] for line in done.stdout.strip().splitlines()}
-    assert status == {"dagster": "ok", "daemon": "ok", "mlflow": "ok", "prefect": "ok", "api": "FAIL"}
+    assert status == {"dagster": "ok", "daemon": "ok", "mlflow": "ok", "prefect": "ok", "api": "FAIL", "dashboard": "ok"}
 
 
 def test_two_partitions_materialize_concurrently_on_postgres(stack, pipeline_run, tmp_path):

@@ -1,0 +1,70 @@
+"""Bills: the monthly bill by component, power factor by month against the tariff's thresholds."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, ui
+
+st.title("Bills")
+
+span = ui.answer(ui.get, "/history")
+if span is None:
+    st.stop()
+if not span["months"]:
+    st.warning("The API has no clean readings yet, so there is no month to bill: run the pipeline first.")
+    st.stop()
+
+months = span["months"]
+if len(months) > 1:
+    first, last = st.select_slider("Months", options=months, value=(months[0], months[-1]), help="Months with clean readings, as the API reports them.")
+    chosen = months[months.index(first): months.index(last) + 1]
+else:
+    chosen = months
+
+answers = {}
+for month in chosen:
+    answer = ui.answer(ui.get, "/copilot/bill", month=month)
+    if answer is None:
+        st.stop()
+    answers[month] = answer
+
+bills = pd.DataFrame([{**a["bill"], "complete_month": a.get("complete_month", True)} for a in answers.values()])
+periods = sorted({p for a in answers.values() for p in a["bill"]["energy_charge_by_period"]}, key=charts.period_order)
+for period in periods:
+    bills[f"energy_{period}"] = [a["bill"]["energy_charge_by_period"].get(period, 0.0) for a in answers.values()]
+tariff = next(iter(answers.values())).get("tariff") or {}
+currency = tariff.get("currency", "")
+
+columns = st.columns(4)
+columns[0].metric(f"Total billed ({currency})", ui.money(bills["total"].sum()))
+columns[1].metric(f"Energy charge ({currency})", ui.money(bills["energy_charge"].sum()))
+columns[2].metric(f"Demand charge ({currency})", ui.money(bills["demand_charge"].sum()))
+columns[3].metric(f"Power-factor adjustment ({currency})", ui.money(bills["pf_adjustment"].sum()))
+st.caption(f"{len(bills)} months, {bills['energy_kwh'].sum():,.0f} kWh, {bills['co2_t'].sum():,.1f} t CO2.")
+
+st.subheader("Bill by component")
+parts = {f"energy_{p}": f"energy, {charts.PERIOD_NAMES.get(p, p)}" for p in periods}
+parts.update({"demand_charge": "demand charge", "pf_adjustment": "power-factor adjustment"})
+colors = {f"energy, {charts.PERIOD_NAMES.get(p, p)}": charts.PERIOD_STRONG_COLORS.get(p, "#999999") for p in periods}
+colors.update({"demand charge": "#3d85c6", "power-factor adjustment": "#8e7cc3"})
+st.altair_chart(charts.stacked_bars(bills, "month", parts, f"charge ({currency})", colors), width="stretch")
+partial = bills.loc[~bills["complete_month"], "month"].tolist()
+if partial:
+    st.caption(f"Months with missing intervals (billed on what there is): {', '.join(partial)}.")
+
+st.subheader("Power factor by month")
+thresholds = {}
+rule = tariff.get("power_factor") or {}
+for side in ("lagging", "leading"):
+    if isinstance(rule.get(side), dict) and rule[side].get("reference_pct") is not None:
+        thresholds[f"{side}_pf_pct"] = float(rule[side]["reference_pct"])
+st.altair_chart(
+    charts.power_factor_chart(bills, {"lagging_pf_pct": "lagging (day)", "leading_pf_pct": "leading (night)"}, thresholds),
+    width="stretch",
+)
+
+table = bills[["month", "energy_kwh", "max_demand_kw", "billing_demand_kw", "energy_charge", "demand_charge", "pf_adjustment", "total", "co2_t"]]
+st.dataframe(table, hide_index=True, width="stretch")
+ui.lineage_line({"tariff_version": tariff.get("tariff_version")} if tariff else None)
