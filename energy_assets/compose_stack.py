@@ -45,6 +45,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -379,6 +380,8 @@ def step_base(ctx: Context) -> str:
         parts.append(f"PYTHON_IMAGE={OFFICIAL_PYTHON_IMAGE}")
     else:
         ctx.python_image = LOCAL_BASE_IMAGE
+        if ctx.cold:
+            run([ctx.docker, "image", "rm", "--force", LOCAL_BASE_IMAGE], ctx.logs / "base.log", timeout=120, check=False)
         reused = _image_exists(ctx, LOCAL_BASE_IMAGE)
         if not reused:
             build_local_base(ctx)
@@ -437,6 +440,7 @@ def step_build(ctx: Context) -> str:
 
 def _free(port: int) -> bool:
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: TIME_WAIT is no listener
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -588,7 +592,7 @@ def _timed(name: str, action: Callable[[], str]) -> Step:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m energy_assets.compose_stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cold", action="store_true", help="empty the build cache and remove the stack's images first (a cold build)")
+    parser.add_argument("--cold", action="store_true", help="empty the build cache, remove the stack's images and the local base first (a cold build)")
     parser.add_argument("--keep-up", action="store_true", help="leave the stack (and a dockerd started here) running at the end")
     parser.add_argument("--json", type=Path, help="write the steps' times and the measures to this file")
     args = parser.parse_args(argv)
@@ -607,6 +611,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, action in STEPS:
             if name == "pipeline":
                 os.environ.update(ctx.stack_env())  # the host's Dagster, MLflow and Prefect clients: the stack's
+                # Loading the definitions here to submit the job: keep Dagster's beta notices off the summary.
+                warnings.filterwarnings("ignore", message=r".* is currently in beta")
             steps.append(_timed(name, lambda action=action: action(ctx)))
             if not steps[-1].ok:
                 break
