@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help install data pipeline run ui flows serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify dashboard browser
+.PHONY: help install data pipeline run ui flows serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify dashboard browser compose-test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -72,6 +72,9 @@ test: data browser  ## the test suite (materializes the full graph into a tempor
 
 verify: install  ## check a running stack (make run or docker compose): every service healthy, the API serving a champion
 	$(RUN)/python -m energy_assets.verify $(VERIFY_ARGS)
+
+compose-test: install  ## build the images, run docker-compose.yml on loopback, drive it end to end (pipeline, a flow, verify, API), tear it down
+	$(RUN)/python -m energy_assets.compose_stack $(COMPOSE_TEST_ARGS)
 
 cold-start:  ## delete the embedded state (ENERGY_HOME)
 	rm -rf $${ENERGY_HOME:-.energy}

