@@ -21,7 +21,7 @@ def materialized(tmp_path_factory):
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(MONTHS, MONTH_KEYS)
     result = dg.materialize(
-        [data_assets.raw_readings, data_assets.clean_readings, copilot_assets.monthly_bill,
+        [data_assets.raw_readings, data_assets.validated_readings, data_assets.clean_readings, copilot_assets.monthly_bill,
          copilot_assets.power_factor_report, copilot_assets.peak_report],
         instance=instance,
         resources={"io_manager": ParquetIOManager(base_dir=str(base))},
