@@ -41,6 +41,7 @@ def holdout_rmse(predicted: np.ndarray, genuine: pd.DataFrame) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("export_dir", type=Path, help="folder with dirty_export.csv, truth.parquet and the run's home/")
+    parser.add_argument("--model-uri", default=f"models:/{FORECASTER_MODEL_NAME}@champion", help="the dirty-trained forecaster")
     args = parser.parse_args(argv)
     home = args.export_dir / "home"
     os.environ["ENERGY_HOME"] = str(home)
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
     frame = genuine[list(schema.COLUMNS)]
-    dirty_model = mlflow.pyfunc.load_model(f"models:/{FORECASTER_MODEL_NAME}@champion")
+    dirty_model = mlflow.pyfunc.load_model(args.model_uri)
     goals["dirty_trained_rmse"] = holdout_rmse(np.asarray(dirty_model.predict(frame)).ravel(), genuine)
     train, _ = time_split(genuine)
     params = ForecasterParams()
