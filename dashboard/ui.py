@@ -67,7 +67,7 @@ def lineage_line(lineage: dict | None) -> None:
         elif isinstance(value, list):  # the models an answer used
             parts.extend(f"model {m.get('model_name')} v{m.get('model_version')}" for m in value if isinstance(m, dict))
             continue
-        parts.append(f"{key.replace('_', ' ')} {str(value)[:40]}")
+        parts.append(f"{key.replace('_', ' ')} {str(value)[:80]}")
     st.caption("Lineage: " + "; ".join(parts))
 
 

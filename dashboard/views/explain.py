@@ -25,27 +25,26 @@ if answer is None:
     st.stop()
 
 
-def section(name: str, part) -> None:
-    """One part of the explanation: its sentence first, then its numbers."""
-    st.subheader(name.replace("_", " ").capitalize())
-    if isinstance(part, dict):
-        sentence = part.get("sentence")
-        if sentence:
-            st.markdown(sentence)
-        numbers = {k: v for k, v in part.items() if k != "sentence" and not isinstance(v, (dict, list))}
-        if numbers:
-            st.dataframe(pd.DataFrame({"": list(numbers), "value": [str(v) for v in numbers.values()]}), hide_index=True)
-        for key, value in part.items():
-            if isinstance(value, list) and value and isinstance(value[0], dict):
-                st.dataframe(pd.DataFrame(value), hide_index=True, width="stretch")
-    elif isinstance(part, list) and part and isinstance(part[0], dict):
-        st.dataframe(pd.DataFrame(part), hide_index=True, width="stretch")
-    else:
-        st.markdown(str(part))
+SKIP = ("day", "day_kind", "lineage", "tariff", "sentences")
 
 
-for name, part in answer.items():
-    if name in ("day", "lineage", "tariff"):
-        continue
-    section(name, part)
+def numbers(part: dict) -> None:
+    """A section's numbers: its scalar fields as one table, each list of records as another."""
+    scalars = {k: v for k, v in part.items() if k != "sentence" and not isinstance(v, (dict, list))}
+    if scalars:
+        st.dataframe(pd.DataFrame({"": list(scalars), "value": [str(v) for v in scalars.values()]}), hide_index=True)
+    for key, value in part.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            st.caption(key.replace("_", " "))
+            st.dataframe(pd.DataFrame(value), hide_index=True, width="stretch")
+
+
+sections = {name: part for name, part in answer.items() if name not in SKIP and isinstance(part, dict)}
+sentences = answer.get("sentences") or [part["sentence"] for part in sections.values() if part.get("sentence")]
+st.subheader(f"{answer['day']}" + (f" ({answer['day_kind']})" if answer.get("day_kind") else ""))
+st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
+st.caption("The numbers behind each sentence:")
+for name, part in sections.items():
+    with st.expander(name.replace("_", " ").capitalize(), expanded=name == "peak"):
+        numbers(part)
 ui.lineage_line(answer.get("lineage"))

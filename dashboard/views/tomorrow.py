@@ -33,9 +33,13 @@ cap_kw = right.number_input(
     help="The billing demand you want to stay under; each interval's demand is its kWh × 4.",
 )
 
-forecast = ui.answer(ui.get, "/forecast", day=day.isoformat(), cap_kw=cap_kw or None)
+forecast = ui.answer(ui.get, "/forecast", day=day.isoformat())
 if forecast is None:
     st.stop()
+risk = None
+if cap_kw and forecast.get("bands"):  # the probability of exceeding the cap comes from the bands
+    with_cap = ui.answer(ui.get, "/forecast", day=day.isoformat(), cap_kw=cap_kw)
+    risk = (with_cap or {}).get("peak_risk")
 
 frame = charts.intervals_frame(forecast["intervals"])
 if not forecast.get("bands"):
@@ -67,7 +71,6 @@ st.caption(
     f"Forecast of {forecast['day']}: planned load periods from {forecast['load_type_source'].replace('_', ' ')}, "
     f"{forecast['history_days']} days of history{bands}. Shading: the tariff period of each interval."
 )
-risk = forecast.get("peak_risk")
 if risk:
     at = pd.Timestamp(risk["max_at"])
     message = (
