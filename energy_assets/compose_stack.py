@@ -79,6 +79,7 @@ SERVICE_PORTS = {
     "prefect-server": 4200,
     "flows": 8080,
     "api": 8000,
+    "dashboard": 8501,
 }
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "0.0.0.0")
 # The retrain flow's candidates: few boosting iterations and no cross-validation, so the run is short.

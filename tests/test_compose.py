@@ -381,7 +381,7 @@ def test_everything_the_dockerfile_copies_exists_and_enters_the_build_context():
 
 # --- the host-network override of `make compose-test` ---------------------------------------------
 
-FIXED_PORTS = {3000, 4000, 4200, 5000, 5432, 8000, 8080}
+FIXED_PORTS = {3000, 4000, 4200, 5000, 5432, 8000, 8080, 8501}
 
 
 def _merged_services(compose: dict, offset: int, tmp_path: Path) -> dict:

@@ -105,7 +105,7 @@ WINDOW_LIMIT = int(continuity.MAX_MISSING_SHARE * WINDOW)  # 134
     ],
 )
 def test_a_forecast_works_over_gaps_within_the_limits_and_says_how_many(history, runs, missing, refused):
-    from api.forecast import ForecastUnavailable, forecast_input
+    from api.history import ForecastUnavailable, forecast_input
 
     gappy = _window_without(history, *runs)
     if refused:
