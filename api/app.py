@@ -52,6 +52,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     history = CleanHistory(config.clean_readings_dir)
     operations = Copilot(champions, history)
     tools = mcp.build_server(operations, workers.run)
+    mcp_mount = mcp.LifespanMount()
 
     async def poll_registry() -> None:
         while True:
@@ -71,6 +72,10 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
         if not champions.ready:
             log.warning("starting degraded: %s", {n: champions.status(n).last_error for n in champions.names})
         poller = asyncio.create_task(poll_registry())
+        # A session manager runs once: each lifespan (a test may enter several) gets a new one.
+        mcp_mount.app = tools.streamable_http_app(
+            streamable_http_path="/", stateless_http=True, json_response=True, transport_security=mcp.transport_security(config.mcp_allowed_hosts)
+        )
         try:
             async with tools.session_manager.run():
                 yield
@@ -102,12 +107,7 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
     app.state.workers = workers
     app.state.copilot = operations
     # The copilot's MCP tools, over streamable HTTP at /mcp/ (stateless: each request stands alone).
-    app.mount(
-        MCP_PATH,
-        tools.streamable_http_app(
-            streamable_http_path="/", stateless_http=True, json_response=True, transport_security=mcp.transport_security(config.mcp_allowed_hosts)
-        ),
-    )
+    app.mount(MCP_PATH, mcp_mount)
     errors.install(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in (service, predict, forecast, copilot, models):

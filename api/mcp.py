@@ -107,6 +107,22 @@ def build_server(copilot: Copilot, run: Runner = _in_thread) -> MCPServer:
     return server
 
 
+class LifespanMount:
+    """The ASGI app at /mcp/: the streamable HTTP app made by the API's current lifespan (503 before one runs)."""
+
+    def __init__(self):
+        self.app = None
+
+    async def __call__(self, scope, receive, send):
+        if self.app is None:
+            from starlette.responses import JSONResponse
+
+            response = JSONResponse({"detail": "the MCP tools start with the API's lifespan (serve it with uvicorn)"}, status_code=503)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def transport_security(allowed_hosts: tuple[str, ...]) -> TransportSecuritySettings:
     """DNS-rebinding protection: requests must name this machine (loopback) or one of `allowed_hosts`."""
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *allowed_hosts]

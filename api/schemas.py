@@ -187,7 +187,8 @@ class BatchPrediction(BaseModel):
 
 
 class IntervalForecast(BaseModel):
-    timestamp: dt.datetime
+    # Plant local time without a UTC offset, which JSON Schema's "date-time" (RFC 3339) does not allow.
+    timestamp: str = Field(..., description="End of the interval, ISO 8601 in plant local time without offset, e.g. 2018-11-14T00:15:00")
     usage_kwh: float
     load_type: str = Field(..., description="The planned load class the forecast assumed")
     p025: float | None = Field(None, description="2.5 % quantile (kWh); null when the served forecaster has no bands")

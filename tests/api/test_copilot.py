@@ -163,7 +163,7 @@ def test_an_unusable_tariff_file_is_503_naming_the_key(api_config, tmp_path, mon
     from api.app import create_app
 
     broken = tmp_path / "tariff.yaml"
-    broken.write_text("id: broken\nversion: 1\nname: broken\ncurrency: KRW\neffective_from: 2018-01-01\nseasons: {all: [1, 2, 3]}\n")
+    broken.write_text("id: broken\nversion: 1\nname: broken\ncurrency: KRW\neffective_from: '2018-01-01'\nseasons: {all: [1, 2, 3]}\n")
     monkeypatch.setenv("ENERGY_TARIFF", str(broken))
     response = TestClient(create_app(api_config)).get("/copilot/bill", params={"month": "2018-03"})
     assert response.status_code == 503

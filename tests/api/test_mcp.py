@@ -62,10 +62,17 @@ def served_api(api_config):
         yield base
 
 
+def _comparable(body: dict) -> dict:
+    """The answer without the solver's own wall time, which differs between two solves of one problem."""
+    if isinstance(body.get("solver"), dict):
+        body = {**body, "solver": {k: v for k, v in body["solver"].items() if k != "solve_ms"}}
+    return body
+
+
 def _check(base: str, tools: list[str], answers: dict[str, dict], bad: str) -> None:
     assert sorted(tools) == sorted(name for name, _, _ in CALLS)
     for name, _, (method, path, payload) in CALLS:
-        assert answers[name] == _rest(base, method, path, payload), name
+        assert _comparable(answers[name]) == _comparable(_rest(base, method, path, payload)), name
     assert "month" in bad and "no readings" in bad
 
 
