@@ -27,9 +27,24 @@ class Service:
     env: dict[str, str]
 
 
+def prepare_dagster_instance() -> None:
+    """Create and migrate the Dagster instance's storage once, before its processes start together.
+
+    On a fresh SQLite instance, a webserver, a daemon and a code server that start at the same time
+    each create the schema and stamp its version, which can leave two alembic heads in the
+    schedule database; every later start then fails to load the code location.
+    """
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        instance.get_runs(limit=1)
+        instance.all_instigator_state()
+
+
 def services() -> list[Service]:
     current = energy_settings.get_settings()
     energy_settings.ensure_dagster_home(current)
+    prepare_dagster_instance()
     energy_settings.ensure_experiment(current)
     base_env = {"DAGSTER_HOME": str(current.dagster_home), "ENERGY_HOME": str(current.home)}
     found = [

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -104,6 +106,9 @@ def ui_stack(tmp_path_factory) -> UiStack:
     )
     daemon = BackgroundService("dagster-daemon", [str(BIN / "dagster-daemon"), "run", "-w", workspace], env, webserver.health_url, home / "daemon.log")
     stack = UiStack(home, area, env, f"http://127.0.0.1:{port}", webserver, daemon)
+    # One process creates the fresh instance's storage first (see services.prepare_dagster_instance).
+    prepare = "from energy_assets.services import prepare_dagster_instance; prepare_dagster_instance()"
+    subprocess.run([sys.executable, "-c", prepare], env=env, cwd=PROJECT_ROOT, check=True, timeout=300)
     try:
         webserver.start()
         daemon.start()
