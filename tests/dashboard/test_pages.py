@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -118,6 +120,21 @@ def test_bills_show_the_api_s_bills_summed_over_the_months(on_api):
         assert metric(at, f"{label} ({currency})") == money(sum(a["bill"][key] for a in answers), "")
     table = at.dataframe[0].value
     assert table["total"].round(2).tolist() == [round(a["bill"]["total"], 2) for a in answers]
+
+
+def test_bills_draw_the_tariff_s_power_factor_thresholds(on_api):
+    span = api_get(on_api, "/history")
+    rule = api_get(on_api, "/copilot/bill", month=span["months"][0])["power_factor_rule"]
+    at = app_test("bills").run()
+    assert not at.exception, at.exception
+    lag, lead = rule["lagging"], rule["leading"]
+    expected = (
+        f"lagging {lag['reference_pct']:g} % in {lag['start_hour']:02d}–{lag['end_hour']:02d} h and "
+        f"leading {lead['reference_pct']:g} % in {lead['start_hour']:02d}–{lead['end_hour']:02d} h"
+    )
+    assert any(expected in c.value for c in at.caption), [c.value for c in at.caption]
+    charts = [json.loads(c.proto.spec) for c in at.get("arrow_vega_lite_chart")]
+    assert any("rule" in json.dumps(spec) and "power factor" in json.dumps(spec) for spec in charts)
 
 
 def shift_body(day: str) -> dict:
