@@ -100,6 +100,21 @@ def test_models_shows_the_served_champions_and_their_holdout_metrics(on_api):
     assert any(info["models"][0]["mlflow_run_id"] in " ".join(t["value"].astype(str)) for t in tables)
 
 
+def test_models_shows_the_latest_drift_report_and_the_gate_decisions(on_api):
+    monitoring = api_get(on_api, "/model/monitoring")
+    at = app_test("models").run()
+    assert not at.exception, at.exception
+    shown = " ".join(m.value for m in [*at.info, *at.success, *at.warning])
+    assert monitoring["message"] in shown
+    gate_tables = [t.value for t in at.dataframe if "compared with" in t.value.columns]
+    assert len(gate_tables) == len(monitoring["gates"])
+    for table, gates in zip(gate_tables, monitoring["gates"]):
+        assert table["version"].tolist() == [v["version"] for v in gates["versions"]]
+        assert table["decision"].tolist() == [v["decision"] for v in gates["versions"]]
+        champion = table[table["champion"]]
+        assert champion["version"].tolist() == [gates["champion_version"]]
+
+
 def api_post(base: str, path: str, body: dict):
     response = requests.post(f"{base}{path}", json=body, timeout=120)
     response.raise_for_status()
