@@ -302,6 +302,23 @@ class Monitoring(BaseModel):
     gates: list[ModelGates]
 
 
+class MonthActualVsForecast(BaseModel):
+    month: str
+    actual_kwh: float = Field(..., description="The month's metered usage (clean readings), kWh")
+    intervals: int = Field(..., description="Clean 15-minute readings of the month")
+    forecast_kwh: float | None = Field(None, description="The backtest's forecast summed over the month's intervals it covers (null: not covered)")
+    forecast_actual_kwh: float | None = Field(None, description="The actual usage of the same intervals, kWh")
+    forecast_intervals: int = Field(..., description="Intervals of the month the backtest covers")
+    total_error_pct: float | None = Field(None, description="(forecast - actual) / actual of those intervals, %")
+    rmse_kwh: float | None = Field(None, description="RMSE per 15-minute interval over those intervals, kWh")
+
+
+class MonthlyActualVsForecast(BaseModel):
+    months: list[MonthActualVsForecast]
+    forecast_source: str
+    lineage: ForecastLineage
+
+
 class ModelHealth(BaseModel):
     loaded: bool
     version: str | None = None

@@ -1,4 +1,4 @@
-"""Bills: the monthly bill by component, power factor by month against the tariff's thresholds."""
+"""Bills: the monthly bill by component, power factor by month against the tariff's thresholds, actual vs forecast."""
 
 from __future__ import annotations
 
@@ -73,3 +73,26 @@ if lines:
 table = bills[["month", "energy_kwh", "max_demand_kw", "billing_demand_kw", "energy_charge", "demand_charge", "pf_adjustment", "total", "co2_t"]]
 st.dataframe(table, hide_index=True, width="stretch")
 ui.lineage_line({"tariff_version": tariff.get("tariff_version")} if tariff else None)
+
+st.subheader("Actual vs forecast")
+versus = ui.answer(ui.get, "/forecast/monthly")
+if versus is not None:
+    monthly = pd.DataFrame(versus["months"])
+    monthly = monthly[monthly["month"].isin(chosen)]
+    monthly["actual"] = monthly["actual_kwh"] / 1000
+    monthly["forecast"] = monthly["forecast_kwh"].astype(float) / 1000
+    st.altair_chart(charts.actual_vs_forecast_chart(monthly), width="stretch")
+    covered = monthly[monthly["forecast_intervals"] > 0]
+    if covered.empty:
+        st.info(f"No forecast covers the chosen months: {versus['forecast_source']}.")
+    else:
+        st.caption(f"Forecast: {versus['forecast_source']}; summed over the intervals it covers.")
+        st.dataframe(
+            covered[["month", "forecast_kwh", "forecast_actual_kwh", "total_error_pct", "rmse_kwh", "forecast_intervals", "intervals"]].rename(
+                columns={"forecast_kwh": "forecast (kWh)", "forecast_actual_kwh": "actual (kWh)", "total_error_pct": "error of the total (%)",
+                         "rmse_kwh": "RMSE per interval (kWh)", "forecast_intervals": "intervals forecast", "intervals": "intervals read"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    ui.lineage_line(versus.get("lineage"))

@@ -152,6 +152,19 @@ def test_bills_draw_the_tariff_s_power_factor_thresholds(on_api):
     assert any("rule" in json.dumps(spec) and "power factor" in json.dumps(spec) for spec in charts)
 
 
+def test_bills_show_actual_vs_the_forecaster_s_backtest(on_api):
+    versus = api_get(on_api, "/forecast/monthly")
+    at = app_test("bills").run()
+    assert not at.exception, at.exception
+    (table,) = [t.value for t in at.dataframe if "forecast (kWh)" in t.value.columns]
+    covered = [m for m in versus["months"] if m["forecast_intervals"] > 0]
+    assert covered and table["month"].tolist() == [m["month"] for m in covered]
+    assert table["forecast (kWh)"].tolist() == pytest.approx([m["forecast_kwh"] for m in covered])
+    assert table["actual (kWh)"].tolist() == pytest.approx([m["forecast_actual_kwh"] for m in covered])
+    charts = [json.dumps(json.loads(c.proto.spec)) for c in at.get("arrow_vega_lite_chart")]
+    assert any("usage (MWh)" in spec and "xOffset" in spec for spec in charts)
+
+
 def shift_body(day: str) -> dict:
     """The Shift form's defaults, as the request the page sends."""
     return {"days": [day], "from_start": "10:00", "from_end": "12:00", "to_start": "02:00", "to_end": "04:00", "share": 0.5}
