@@ -148,7 +148,7 @@ def test_bills_draw_the_tariff_s_power_factor_thresholds(on_api):
         f"leading {lead['reference_pct']:g} % in {lead['start_hour']:02d}–{lead['end_hour']:02d} h"
     )
     assert any(expected in c.value for c in at.caption), [c.value for c in at.caption]
-    charts = [json.loads(c.proto.spec) for c in at.get("arrow_vega_lite_chart")]
+    charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert any("rule" in json.dumps(spec) and "power factor" in json.dumps(spec) for spec in charts)
 
 
@@ -161,7 +161,7 @@ def test_bills_show_actual_vs_the_forecaster_s_backtest(on_api):
     assert covered and table["month"].tolist() == [m["month"] for m in covered]
     assert table["forecast (kWh)"].tolist() == pytest.approx([m["forecast_kwh"] for m in covered])
     assert table["actual (kWh)"].tolist() == pytest.approx([m["forecast_actual_kwh"] for m in covered])
-    charts = [json.dumps(json.loads(c.proto.spec)) for c in at.get("arrow_vega_lite_chart")]
+    charts = [json.dumps(json.loads(c.proto.spec)) for c in at.get("vega_lite_chart")]
     assert any("usage (MWh)" in spec and "xOffset" in spec for spec in charts)
 
 
