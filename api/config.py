@@ -24,6 +24,11 @@ class ApiConfig:
     # Host names (host:port, * for any port) besides loopback under which the MCP endpoint may be reached.
     mcp_allowed_hosts: tuple[str, ...] = ()
 
+    @property
+    def asset_dir(self) -> Path:
+        """ENERGY_HOME/assets: the folder of clean_readings and of the other stored assets (drift_report)."""
+        return self.clean_readings_dir.parent
+
 
 def _positive_seconds(key: str, default: float) -> float:
     text = os.environ.get(key, "").strip()

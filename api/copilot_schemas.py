@@ -104,6 +104,9 @@ class BillAnswer(Answer):
     model_config = ConfigDict(extra="allow")
     bill: dict[str, Any] = Field(..., description="Energy charge by period, billing demand and demand charge, power-factor adjustment, total, CO2")
     complete_month: bool
+    power_factor_rule: dict[str, Any] = Field(
+        ..., description="The tariff's power-factor thresholds the bill's adjustment applies: lagging and leading window hours, reference %, surcharge floor %, discount ceiling %"
+    )
 
 
 class ShiftAnswer(Answer):

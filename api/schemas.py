@@ -261,6 +261,65 @@ class ModelsInfo(BaseModel):
     models: list[ServedModel]
 
 
+class GateVersion(BaseModel):
+    version: str
+    champion: bool = Field(..., description="Whether the champion alias points at this version now")
+    decision: Literal["promoted", "kept"] | None = Field(None, description="The champion gate's decision (null: registered before any gate ran)")
+    holdout_rmse: float | None = Field(None, description="This version's holdout RMSE, kWh")
+    reference: str | None = Field(None, description="What the gate compared it with: 'champion vN' or 'seasonal_naive'")
+    reference_rmse: float | None = Field(None, description="That reference's holdout RMSE, kWh")
+    run_id: str | None = None
+    registered_at: str | None = None
+
+
+class ModelGates(BaseModel):
+    name: str
+    champion_version: str | None = None
+    versions: list[GateVersion] = Field(..., description="Registered versions, newest first")
+    error: str | None = Field(None, description="Why the registry could not be read (then versions is empty)")
+
+
+class DriftSummary(BaseModel):
+    """One month's drift verdict as the drift_report asset stored it (energy_assets.monitoring.drift.DriftReport)."""
+
+    model_config = ConfigDict(extra="allow")
+    month: str
+    reference: str
+    rows: int
+    reference_rows: int
+    drifted: bool
+    reasons: list[str]
+    columns: list[dict[str, Any]] = Field(..., description="PSI, KS and out-of-range share per feature, the target and the estimator's predictions")
+    errors: list[dict[str, Any]] = Field(..., description="Each champion's RMSE on the month against its limit")
+    thresholds: dict[str, Any]
+    computed_at: str | None = None
+    run_id: str | None = Field(None, description="The Dagster run that materialized the month's drift_report")
+
+
+class Monitoring(BaseModel):
+    drift_report: DriftSummary | None = Field(..., description="The latest monitored month's verdict; null when no month has been monitored yet")
+    drift_months: list[str] = Field(..., description="Every month with a stored drift report")
+    message: str
+    gates: list[ModelGates]
+
+
+class MonthActualVsForecast(BaseModel):
+    month: str
+    actual_kwh: float = Field(..., description="The month's metered usage (clean readings), kWh")
+    intervals: int = Field(..., description="Clean 15-minute readings of the month")
+    forecast_kwh: float | None = Field(None, description="The backtest's forecast summed over the month's intervals it covers (null: not covered)")
+    forecast_actual_kwh: float | None = Field(None, description="The actual usage of the same intervals, kWh")
+    forecast_intervals: int = Field(..., description="Intervals of the month the backtest covers")
+    total_error_pct: float | None = Field(None, description="(forecast - actual) / actual of those intervals, %")
+    rmse_kwh: float | None = Field(None, description="RMSE per 15-minute interval over those intervals, kWh")
+
+
+class MonthlyActualVsForecast(BaseModel):
+    months: list[MonthActualVsForecast]
+    forecast_source: str
+    lineage: ForecastLineage
+
+
 class ModelHealth(BaseModel):
     loaded: bool
     version: str | None = None

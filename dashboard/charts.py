@@ -135,3 +135,20 @@ def power_factor_chart(frame: pd.DataFrame, series: dict[str, str], thresholds: 
         rules = pd.DataFrame({"series": [series[k] for k in thresholds], "pf": list(thresholds.values())})
         layers.append(alt.Chart(rules).mark_rule(strokeDash=[6, 4]).encode(y="pf:Q", color=color))
     return alt.layer(*layers).properties(height=280)
+
+
+def actual_vs_forecast_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Monthly usage (MWh): the actual beside the forecast, grouped per month; months without a forecast show the actual alone."""
+    long = frame.melt(id_vars=["month"], value_vars=["actual", "forecast"], var_name="series", value_name="mwh").dropna()
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X("month:N", title=None),
+            xOffset="series:N",
+            y=alt.Y("mwh:Q", title="usage (MWh)"),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"), scale=alt.Scale(range=["#3d85c6", "#e69138"])),
+            tooltip=["month:N", "series:N", alt.Tooltip("mwh:Q", format=",.1f")],
+        )
+        .properties(height=280)
+    )

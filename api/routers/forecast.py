@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
+import pandas as pd
 from fastapi import APIRouter, Query
 
 from energy_assets import schema
+from energy_assets.monitoring.champions import BACKTEST_ARTIFACT, load_backtest
+from energy_assets.monitoring.performance import ErrorReferenceError
+from energy_assets.settings import FORECASTER_MODEL_NAME
+from energy_assets.training.evaluation import monthly_backtest
 
-from api.deps import CopilotOps, History, Metrics, Workers, json_response
+from api.deps import Champions, Config, CopilotOps, History, Metrics, Workers, json_response
 from api.errors import SERVICE_UNAVAILABLE
-from api.schemas import Forecast, HistorySpan
+from api.schemas import Forecast, HistorySpan, MonthlyActualVsForecast
 
 router = APIRouter(tags=["predictions"])
 
@@ -43,3 +49,38 @@ async def history_span(history: History):
     first, last = days.iloc[0].date(), days.iloc[-1].date()
     months = sorted(days.dt.strftime("%Y-%m").unique().tolist())
     return {"first_day": first, "last_day": last, "days": int(days.nunique()), "months": months, "next_day": last + dt.timedelta(days=1)}
+
+
+@lru_cache(maxsize=4)
+def _backtest(tracking_uri: str, run_id: str, label: str) -> pd.DataFrame:
+    """A run's logged backtest, read once: a run's artifacts do not change."""
+    return load_backtest(tracking_uri, run_id, label)
+
+
+@router.get(
+    "/forecast/monthly",
+    response_model=MonthlyActualVsForecast,
+    summary="Each month's actual usage against the forecaster champion's backtest forecast where it has one",
+    responses=SERVICE_UNAVAILABLE,
+)
+async def monthly_actual_vs_forecast(champions: Champions, config: Config, history: History, workers: Workers):
+    served = champions.require(FORECASTER_MODEL_NAME)
+
+    def compute() -> dict:
+        frame, version = history.snapshot()
+        source = (
+            f"the holdout backtest of {served.name} v{served.version} ({BACKTEST_ARTIFACT} of its MLflow run): "
+            "day-ahead forecasts of days it never trained on"
+        )
+        try:
+            backtest = _backtest(config.tracking_uri, served.run_id, f"{served.name} v{served.version}")
+        except ErrorReferenceError as error:  # no backtest: the actuals alone, and why
+            backtest, source = pd.DataFrame({"timestamp": pd.to_datetime([]), "actual": [], "predicted": []}), str(error)
+        return {
+            "months": monthly_backtest(frame, backtest),
+            "forecast_source": source,
+            "lineage": {**served.lineage(), "readings_version": version},
+        }
+
+    body = await workers.run(compute)
+    return json_response(body, served.lineage_headers())

@@ -1,18 +1,25 @@
-"""The served models' lineage, and the admin reload that looks the champions up now."""
+"""The served models' lineage, the monitoring they are under (latest drift report, gate decisions),
+and the admin reload that looks the champions up now."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 
+import mlflow
+
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from energy_assets.gating.champion import gate_history
+from energy_assets.monitoring import reports
 from energy_assets.settings import masked
 
+from api.config import ApiConfig
 from api.deps import Champions, Config
-from api.schemas import ErrorMessage, ModelsInfo, ReloadResult
+from api.registry import ChampionRegistry
+from api.schemas import ErrorMessage, Monitoring, ModelsInfo, ReloadResult
 
 router = APIRouter(tags=["models"])
 bearer = HTTPBearer(auto_error=False, description="ENERGY_API_TOKEN of the server")
@@ -21,6 +28,46 @@ bearer = HTTPBearer(auto_error=False, description="ENERGY_API_TOKEN of the serve
 @router.get("/model", response_model=ModelsInfo, summary="Lineage and holdout metrics of each served model")
 async def model_info(champions: Champions, config: Config):
     return {"tracking_uri": masked(config.tracking_uri), "models": [m.describe() for m in champions.served()]}
+
+
+def _gates(champions: ChampionRegistry, config: ApiConfig) -> list[dict]:
+    client = mlflow.MlflowClient(config.tracking_uri, registry_uri=config.tracking_uri)
+    found = []
+    for name in champions.names:
+        try:
+            versions = gate_history(client, name)
+        except Exception as error:  # registry unreachable: say so per model, keep the drift report
+            found.append({"name": name, "versions": [], "error": f"the registry at {masked(config.tracking_uri)} could not be read: {error}"})
+            continue
+        champion = next((v["version"] for v in versions if v["champion"]), None)
+        found.append({"name": name, "champion_version": champion, "versions": versions})
+    return found
+
+
+def monitoring_answer(champions: ChampionRegistry, config: ApiConfig) -> dict:
+    months = reports.stored_months(config.asset_dir)
+    try:
+        report = reports.latest_summary(config.asset_dir)
+    except ValueError as error:  # a damaged file: say which, serve the gates anyway
+        return {"drift_report": None, "drift_months": months, "message": str(error), "gates": _gates(champions, config)}
+    if report is None:
+        message = (
+            f"No drift report yet: no month has been monitored ({reports.report_folder(config.asset_dir)} holds none). "
+            "The monitor_drift flow (or materializing a drift_report partition) writes one."
+        )
+    else:
+        verdict = "drift: " + "; ".join(report["reasons"]) if report["drifted"] else "no drift"
+        message = f"{report['month']} against {report['reference']}: {verdict}"
+    return {"drift_report": report, "drift_months": months, "message": message, "gates": _gates(champions, config)}
+
+
+@router.get(
+    "/model/monitoring",
+    response_model=Monitoring,
+    summary="The latest drift report and the champion gate's decision on each registered version",
+)
+async def monitoring(champions: Champions, config: Config):
+    return await asyncio.to_thread(monitoring_answer, champions, config)
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""Bills: the monthly bill by component, power factor by month against the tariff's thresholds."""
+"""Bills: the monthly bill by component, power factor by month against the tariff's thresholds, actual vs forecast."""
 
 from __future__ import annotations
 
@@ -55,16 +55,44 @@ if partial:
     st.caption(f"Months with missing intervals (billed on what there is): {', '.join(partial)}.")
 
 st.subheader("Power factor by month")
-thresholds = {}
-rule = tariff.get("power_factor") or {}
-for side in ("lagging", "leading"):
-    if isinstance(rule.get(side), dict) and rule[side].get("reference_pct") is not None:
-        thresholds[f"{side}_pf_pct"] = float(rule[side]["reference_pct"])
-st.altair_chart(
-    charts.power_factor_chart(bills, {"lagging_pf_pct": "lagging (day)", "leading_pf_pct": "leading (night)"}, thresholds),
-    width="stretch",
-)
+rule = next(iter(answers.values())).get("power_factor_rule") or {}
+series, thresholds, lines = {}, {}, []
+for side, when in (("lagging", "day"), ("leading", "night")):
+    window = rule.get(side) or {}
+    hours = f"{window['start_hour']:02d}–{window['end_hour']:02d} h" if "start_hour" in window else when
+    series[f"{side}_pf_pct"] = f"{side} ({hours})"
+    if window.get("reference_pct") is not None:
+        thresholds[f"{side}_pf_pct"] = float(window["reference_pct"])
+        lines.append(f"{side} {window['reference_pct']:g} % in {hours}")
+st.altair_chart(charts.power_factor_chart(bills, series, thresholds), width="stretch")
+if lines:
+    per_point = rule.get("share_of_demand_charge_per_point")
+    share = f"; each point below adds {per_point:.1%} of the demand charge" if per_point is not None else ""
+    st.caption(f"Dashed: the tariff's reference power factor, {' and '.join(lines)}{share}.")
 
 table = bills[["month", "energy_kwh", "max_demand_kw", "billing_demand_kw", "energy_charge", "demand_charge", "pf_adjustment", "total", "co2_t"]]
 st.dataframe(table, hide_index=True, width="stretch")
 ui.lineage_line({"tariff_version": tariff.get("tariff_version")} if tariff else None)
+
+st.subheader("Actual vs forecast")
+versus = ui.answer(ui.get, "/forecast/monthly")
+if versus is not None:
+    monthly = pd.DataFrame(versus["months"])
+    monthly = monthly[monthly["month"].isin(chosen)]
+    monthly["actual"] = monthly["actual_kwh"] / 1000
+    monthly["forecast"] = monthly["forecast_kwh"].astype(float) / 1000
+    st.altair_chart(charts.actual_vs_forecast_chart(monthly), width="stretch")
+    covered = monthly[monthly["forecast_intervals"] > 0]
+    if covered.empty:
+        st.info(f"No forecast covers the chosen months: {versus['forecast_source']}.")
+    else:
+        st.caption(f"Forecast: {versus['forecast_source']}; summed over the intervals it covers.")
+        st.dataframe(
+            covered[["month", "forecast_kwh", "forecast_actual_kwh", "total_error_pct", "rmse_kwh", "forecast_intervals", "intervals"]].rename(
+                columns={"forecast_kwh": "forecast (kWh)", "forecast_actual_kwh": "actual (kWh)", "total_error_pct": "error of the total (%)",
+                         "rmse_kwh": "RMSE per interval (kWh)", "forecast_intervals": "intervals forecast", "intervals": "intervals read"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    ui.lineage_line(versus.get("lineage"))

@@ -1,4 +1,5 @@
-"""Models: the served champions with their lineage and holdout metrics, and how the service is doing."""
+"""Models: the served champions with their lineage and holdout metrics, how the service is doing, the latest
+drift report and the champion gate's decisions."""
 
 from __future__ import annotations
 
@@ -46,6 +47,53 @@ for model in info["models"]:
     }
     st.dataframe(
         pd.DataFrame({"": list(lineage), "value": [str(v) if v is not None else "—" for v in lineage.values()]}),
+        hide_index=True,
+        width="stretch",
+    )
+
+st.header("Monitoring")
+monitoring = ui.answer(ui.get, "/model/monitoring")
+if monitoring is None:
+    st.stop()
+
+st.subheader("Latest drift report")
+report = monitoring.get("drift_report")
+if report is None:
+    st.info(monitoring["message"])
+else:
+    (st.warning if report["drifted"] else st.success)(monitoring["message"])
+    st.caption(
+        f"{report['rows']:,} rows of {report['month']} against {report['reference_rows']:,} reference rows; "
+        f"computed {report.get('computed_at') or '—'} (Dagster run {report.get('run_id') or '—'}). "
+        f"Months monitored: {', '.join(monitoring['drift_months'])}."
+    )
+    if report.get("errors"):
+        st.dataframe(
+            pd.DataFrame(report["errors"])[["model", "holdout_rmse", "recent_rmse", "limit", "drifted"]].rename(
+                columns={"holdout_rmse": "holdout RMSE (kWh)", "recent_rmse": "month RMSE (kWh)", "limit": "RMSE limit (kWh)"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    columns = pd.DataFrame(report["columns"])
+    shown = [c for c in ("column", "kind", "psi", "ks_statistic", "ks_pvalue", "out_of_range_share", "drifted") if c in columns]
+    st.dataframe(columns[shown], hide_index=True, width="stretch")
+
+st.subheader("Gate decisions")
+st.caption("A candidate replaces the champion only when its holdout RMSE beats the champion's (with no champion yet: the seasonal-naive baseline's).")
+for gates in monitoring["gates"]:
+    if gates.get("error"):
+        st.error(f"{gates['name']}: {gates['error']}")
+        continue
+    st.markdown(f"**{gates['name']}**: champion v{gates.get('champion_version') or '—'}")
+    versions = pd.DataFrame(gates["versions"])
+    if versions.empty:
+        st.info(f"{gates['name']} has no registered version yet.")
+        continue
+    st.dataframe(
+        versions[["version", "champion", "decision", "holdout_rmse", "reference", "reference_rmse", "registered_at"]].rename(
+            columns={"holdout_rmse": "holdout RMSE (kWh)", "reference": "compared with", "reference_rmse": "its RMSE (kWh)"}
+        ),
         hide_index=True,
         width="stretch",
     )

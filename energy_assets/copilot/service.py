@@ -23,7 +23,7 @@ from energy_assets.copilot.tariff import PERIODS, Tariff, load_tariff
 
 __all__ = [
     "CopilotInputError", "InfeasibleError", "PricedHistory", "TariffError", "bill", "day_cost", "load_tariff",
-    "optimize_block", "peak_risk", "prepare_history", "tariff_summary", "whatif_power_factor", "whatif_shift",
+    "optimize_block", "peak_risk", "power_factor_rule", "prepare_history", "tariff_summary", "whatif_power_factor", "whatif_shift",
 ]
 
 
@@ -60,13 +60,19 @@ def tariff_summary(tariff: Tariff | str | None = None) -> dict:
         energy_rates={season: dict(zip(PERIODS, map(float, t.rates[i]))) for i, season in enumerate(t.seasons)},
         demand_charge_per_kw=t.demand_charge_per_kw,
         billing_demand={"ratchet_months": list(t.ratchet_months), "lookback_months": t.lookback_months},
-        power_factor={
-            "share_of_demand_charge_per_point": t.pf_share_per_point,
-            "lagging": vars(t.lagging),
-            "leading": vars(t.leading),
-        },
+        power_factor=power_factor_rule(t),
         sources=t.sources,
     )
+
+
+def power_factor_rule(tariff: Tariff) -> dict:
+    """The tariff's power-factor rule: per window (lagging by day, leading by night) its hours, reference,
+    surcharge floor and discount ceiling in %, and the share of the demand charge per percentage point."""
+    return {
+        "share_of_demand_charge_per_point": tariff.pf_share_per_point,
+        "lagging": vars(tariff.lagging),
+        "leading": vars(tariff.leading),
+    }
 
 
 def bill(history: pd.DataFrame | PricedHistory, month: str, tariff: Tariff | str | None = None) -> dict:
@@ -79,7 +85,7 @@ def bill(history: pd.DataFrame | PricedHistory, month: str, tariff: Tariff | str
         raise CopilotInputError("month", f"{month!r} has no readings (have {priced.months[0]} .. {priced.months[-1]})")
     (result,) = bills_from_priced(priced.rows_of([month]), t, [month], priced.prior_peaks([month]))
     complete = result.intervals == result.expected_intervals
-    return _answer(t, bill=result.to_dict(), complete_month=complete)
+    return _answer(t, bill=result.to_dict(), complete_month=complete, power_factor_rule=power_factor_rule(t))
 
 
 def whatif_shift(

@@ -6,6 +6,7 @@ and both scores are written to the candidate's model version tags, so the regist
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from mlflow import MlflowClient
@@ -70,3 +71,38 @@ def decide(client: MlflowClient, model_name: str, candidate_version: str, baseli
 
 def promote(client: MlflowClient, model_name: str, version: str) -> None:
     client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
+
+
+def gate_history(client: MlflowClient, model_name: str, limit: int = 20) -> list[dict]:
+    """The registered versions of `model_name`, newest first (at most `limit`), each with the gate's
+    decision as recorded on its tags: its holdout RMSE, what it was compared with and that score,
+    and whether it is the champion now. Versions registered before the gate ran carry None."""
+    champion = champion_version(client, model_name)
+    versions = client.search_model_versions(f"name = '{model_name}'", max_results=max(limit, 1), order_by=["version_number DESC"])
+    rows = []
+    for version in versions:
+        tags = version.tags or {}
+        rows.append(
+            {
+                "version": str(version.version),
+                "champion": champion is not None and str(champion.version) == str(version.version),
+                "decision": tags.get(lineage.TAG_GATE_DECISION),
+                "holdout_rmse": _number(tags.get(lineage.TAG_HOLDOUT_RMSE)),
+                "reference": tags.get(lineage.TAG_GATE_REFERENCE),
+                "reference_rmse": _number(tags.get(lineage.TAG_GATE_REFERENCE_RMSE)),
+                "run_id": version.run_id,
+                "registered_at": _utc_iso(version.creation_timestamp),
+            }
+        )
+    return sorted(rows, key=lambda r: int(r["version"]), reverse=True)[:limit]
+
+
+def _utc_iso(millis: int | None) -> str | None:
+    return dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc).isoformat() if millis else None
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None

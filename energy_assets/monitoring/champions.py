@@ -20,6 +20,16 @@ from energy_assets.monitoring.performance import ErrorReference, ErrorReferenceE
 BACKTEST_ARTIFACT = "backtest.parquet"
 
 
+def load_backtest(tracking_uri: str, run_id: str, label: str) -> pd.DataFrame:
+    """The holdout backtest (timestamp, actual, predicted, ...) logged with the model of `run_id`."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=BACKTEST_ARTIFACT, dst_path=folder, tracking_uri=tracking_uri)
+        except Exception as error:  # MLflow raises several types for a missing artifact
+            raise ErrorReferenceError(f"{label}: run {run_id} has no {BACKTEST_ARTIFACT} artifact ({error})") from error
+        return pd.read_parquet(Path(path))
+
+
 def load_champion(client: mlflow.MlflowClient, name: str) -> ChampionModel | None:
     """The champion of registered model `name` (None without one), with its holdout error per day."""
     version = champion_version(client, name)
@@ -29,14 +39,5 @@ def load_champion(client: mlflow.MlflowClient, name: str) -> ChampionModel | Non
     # URI, which in a flow started from the command line is not the ENERGY_HOME store.
     source = client.get_model_version_download_uri(name, str(version.version))
     model = mlflow.pyfunc.load_model(mlflow.artifacts.download_artifacts(artifact_uri=source, tracking_uri=client.tracking_uri))
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            path = mlflow.artifacts.download_artifacts(
-                run_id=version.run_id, artifact_path=BACKTEST_ARTIFACT, dst_path=folder, tracking_uri=client.tracking_uri
-            )
-        except Exception as error:  # MLflow raises several types for a missing artifact
-            raise ErrorReferenceError(
-                f"{name} v{version.version}: run {version.run_id} has no {BACKTEST_ARTIFACT} artifact to judge its error by ({error})"
-            ) from error
-        backtest = pd.read_parquet(Path(path))
+    backtest = load_backtest(client.tracking_uri, version.run_id, f"{name} v{version.version}")
     return ChampionModel(name, str(version.version), model.predict, ErrorReference.from_backtest(name, backtest))

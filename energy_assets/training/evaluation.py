@@ -72,6 +72,33 @@ def backtest_frame(holdout: pd.DataFrame, predicted) -> pd.DataFrame:
     )
 
 
+def monthly_backtest(readings: pd.DataFrame, backtest: pd.DataFrame) -> list[dict]:
+    """Per month of `readings` (by the day each interval starts in): the actual usage, and for the
+    months a backtest covers its forecast beside the actual of the same intervals, the error of the
+    month's total and the RMSE per interval. Months the backtest does not cover have None there."""
+    month = lambda timestamps: schema.interval_day(pd.to_datetime(timestamps)).dt.strftime("%Y-%m")  # noqa: E731
+    actual = readings.groupby(month(readings[schema.TIMESTAMP]).to_numpy())[schema.TARGET].agg(["sum", "count"])
+    scored = backtest.assign(_month=month(backtest["timestamp"]).to_numpy(), _error2=(backtest["predicted"] - backtest["actual"]) ** 2)
+    covered = scored.groupby("_month").agg(
+        actual=("actual", "sum"), predicted=("predicted", "sum"), intervals=("predicted", "count"), mse=("_error2", "mean")
+    )
+    rows = []
+    for key, own in actual.iterrows():
+        row = {"month": key, "actual_kwh": float(own["sum"]), "intervals": int(own["count"]),
+               "forecast_kwh": None, "forecast_actual_kwh": None, "forecast_intervals": 0, "total_error_pct": None, "rmse_kwh": None}
+        if key in covered.index:
+            got = covered.loc[key]
+            row.update(
+                forecast_kwh=float(got["predicted"]),
+                forecast_actual_kwh=float(got["actual"]),
+                forecast_intervals=int(got["intervals"]),
+                total_error_pct=float(100 * (got["predicted"] - got["actual"]) / got["actual"]) if got["actual"] else None,
+                rmse_kwh=float(np.sqrt(got["mse"])),
+            )
+        rows.append(row)
+    return rows
+
+
 def _figure_png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")

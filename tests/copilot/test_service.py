@@ -25,6 +25,20 @@ def test_the_bill_answer_is_json_and_carries_the_tariff_version(priced, tariff):
     assert bill["billing_demand_month"] == "2018-01"
 
 
+def test_the_bill_answer_carries_the_tariff_file_s_power_factor_thresholds(priced, tariff):
+    import yaml
+
+    raw = yaml.safe_load(open(tariff.path))["power_factor"]
+    rule = json.loads(json.dumps(service.bill(priced, "2018-07")))["power_factor_rule"]
+    assert rule["share_of_demand_charge_per_point"] == raw["share_of_demand_charge_per_point"]
+    for side in ("lagging", "leading"):
+        assert [rule[side]["start_hour"], rule[side]["end_hour"]] == raw[side]["window_hours"]
+        assert rule[side]["reference_pct"] == raw[side]["reference_pct"]
+        assert rule[side]["surcharge_floor_pct"] == raw[side]["surcharge_floor_pct"]
+    # the bundled KEPCO tariff: lagging 90 % by day (09-23 h), leading 95 % by night (23-09 h)
+    assert (rule["lagging"]["reference_pct"], rule["leading"]["reference_pct"]) == (90, 95)
+
+
 def test_every_operation_answers_json(priced, clean):
     day = clean[(clean["timestamp"] > "2018-11-22") & (clean["timestamp"] <= "2018-11-23")]
     forecast = day[["timestamp"]].assign(

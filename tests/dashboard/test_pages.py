@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -98,6 +100,21 @@ def test_models_shows_the_served_champions_and_their_holdout_metrics(on_api):
     assert any(info["models"][0]["mlflow_run_id"] in " ".join(t["value"].astype(str)) for t in tables)
 
 
+def test_models_shows_the_latest_drift_report_and_the_gate_decisions(on_api):
+    monitoring = api_get(on_api, "/model/monitoring")
+    at = app_test("models").run()
+    assert not at.exception, at.exception
+    shown = " ".join(m.value for m in [*at.info, *at.success, *at.warning])
+    assert monitoring["message"] in shown
+    gate_tables = [t.value for t in at.dataframe if "compared with" in t.value.columns]
+    assert len(gate_tables) == len(monitoring["gates"])
+    for table, gates in zip(gate_tables, monitoring["gates"]):
+        assert table["version"].tolist() == [v["version"] for v in gates["versions"]]
+        assert table["decision"].tolist() == [v["decision"] for v in gates["versions"]]
+        champion = table[table["champion"]]
+        assert champion["version"].tolist() == [gates["champion_version"]]
+
+
 def api_post(base: str, path: str, body: dict):
     response = requests.post(f"{base}{path}", json=body, timeout=120)
     response.raise_for_status()
@@ -118,6 +135,34 @@ def test_bills_show_the_api_s_bills_summed_over_the_months(on_api):
         assert metric(at, f"{label} ({currency})") == money(sum(a["bill"][key] for a in answers), "")
     table = at.dataframe[0].value
     assert table["total"].round(2).tolist() == [round(a["bill"]["total"], 2) for a in answers]
+
+
+def test_bills_draw_the_tariff_s_power_factor_thresholds(on_api):
+    span = api_get(on_api, "/history")
+    rule = api_get(on_api, "/copilot/bill", month=span["months"][0])["power_factor_rule"]
+    at = app_test("bills").run()
+    assert not at.exception, at.exception
+    lag, lead = rule["lagging"], rule["leading"]
+    expected = (
+        f"lagging {lag['reference_pct']:g} % in {lag['start_hour']:02d}–{lag['end_hour']:02d} h and "
+        f"leading {lead['reference_pct']:g} % in {lead['start_hour']:02d}–{lead['end_hour']:02d} h"
+    )
+    assert any(expected in c.value for c in at.caption), [c.value for c in at.caption]
+    charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert any("rule" in json.dumps(spec) and "power factor" in json.dumps(spec) for spec in charts)
+
+
+def test_bills_show_actual_vs_the_forecaster_s_backtest(on_api):
+    versus = api_get(on_api, "/forecast/monthly")
+    at = app_test("bills").run()
+    assert not at.exception, at.exception
+    (table,) = [t.value for t in at.dataframe if "forecast (kWh)" in t.value.columns]
+    covered = [m for m in versus["months"] if m["forecast_intervals"] > 0]
+    assert covered and table["month"].tolist() == [m["month"] for m in covered]
+    assert table["forecast (kWh)"].tolist() == pytest.approx([m["forecast_kwh"] for m in covered])
+    assert table["actual (kWh)"].tolist() == pytest.approx([m["forecast_actual_kwh"] for m in covered])
+    charts = [json.dumps(json.loads(c.proto.spec)) for c in at.get("vega_lite_chart")]
+    assert any("usage (MWh)" in spec and "xOffset" in spec for spec in charts)
 
 
 def shift_body(day: str) -> dict:

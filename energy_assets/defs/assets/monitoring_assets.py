@@ -1,7 +1,8 @@
 """Monitoring assets: each month's drift against the training reference, and the proof the monitor works.
 
 `drift_report` is partitioned by month, so every monitored month keeps its table (Parquet) and
-every run its materialization: the drift history is the asset's history in the catalog.
+every run its materialization: the drift history is the asset's history in the catalog. The
+month's whole verdict is also written beside the table as JSON (energy_assets.monitoring.reports).
 `drift_simulation` applies known shifts to a copy of a real month (one partition per scenario)
 and records whether the same computation detected each one.
 """
@@ -12,7 +13,7 @@ import pandas as pd
 from pydantic import Field
 
 from energy_assets.defs.partitions import monthly_partitions
-from energy_assets.monitoring import drift, shifts
+from energy_assets.monitoring import drift, reports, shifts
 from energy_assets.monitoring.champions import load_champion
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME, get_settings
 
@@ -88,6 +89,8 @@ def drift_report(
         history=history, estimator=estimator, forecaster=forecaster, reference_label=REFERENCE_LABEL,
     )
     context.log.info(("DRIFT: " + "; ".join(report.reasons)) if report.drifted else f"{month}: no drift")
+    # the whole verdict beside the table, for readers without Dagster (the API's /model/monitoring)
+    reports.write_summary(get_settings().asset_dir, report, run_id=context.run_id)
     return dg.Output(report.table(), metadata=_metadata(report))
 
 
