@@ -23,7 +23,7 @@ One summary line per step; the first failing step stops the run, which then tear
 Host networking: the services run with `network_mode: host` through an override file generated
 here from the compose file itself (`override`): each service name resolves to 127.0.0.1, every
 service listens on loopback only, on its port plus ENERGY_COMPOSE_PORT_OFFSET (default 20000:
-PostgreSQL 25432, Dagster 23000, MLflow 25000, Prefect 24200, API 28000), so the stack runs beside
+PostgreSQL 25432, Dagster 23000, MLflow 25000, Prefect 24200, API 28000, dashboard 28501), so the stack runs beside
 a `make run` and a PostgreSQL server on 5432. docker-compose.yml keeps its own network; no other
 address than loopback is ever a target.
 
@@ -79,6 +79,7 @@ SERVICE_PORTS = {
     "prefect-server": 4200,
     "flows": 8080,
     "api": 8000,
+    "dashboard": 8501,
 }
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "0.0.0.0")
 # The retrain flow's candidates: few boosting iterations and no cross-validation, so the run is short.
@@ -86,6 +87,7 @@ FLOW_DEPLOYMENT = "retrain/weekly"
 FLOW_PARAMETERS = {"estimator": {"cv_folds": 0, "max_iter": 100}, "forecaster": {"max_iter": 100}}
 # The pipeline as `make pipeline` runs it, less the estimator's 5-fold cross-validation (as the
 # PostgreSQL tests do): the holdout evaluation, the gates and the registry work as in every run.
+PIPELINE_TIMEOUT_SECONDS = 1800
 PIPELINE_RUN_CONFIG = {"ops": {"usage_estimator": {"config": {"cv_folds": 0}}}}
 
 
@@ -250,6 +252,9 @@ class Context:
             "ENERGY_MLFLOW_URL": self.url("mlflow"),
             "ENERGY_PREFECT_URL": self.url("prefect-server"),
             "ENERGY_API_URL": self.url("api"),
+            "ENERGY_DASHBOARD_URL": self.url("dashboard"),
+            # A run that outlasts this has hung: the step fails instead of waiting for the default hour.
+            "ENERGY_DAGSTER_RUN_TIMEOUT": str(PIPELINE_TIMEOUT_SECONDS),
         }
 
     def compose(self, *args: str) -> list[str]:
