@@ -404,8 +404,8 @@ def step_base(ctx: Context) -> str:
     return "; ".join(parts)
 
 
-def write_project_files(ctx: Context) -> None:
-    """compose.env and the host-network override, from the compose file as Compose reads it."""
+def write_project_files(ctx: Context) -> dict:
+    """compose.env and the host-network override, from the compose file as Compose reads it (returned)."""
     import yaml
 
     (ctx.logs / "compose.env").write_text("".join(f"{k}={v}\n" for k, v in ctx.compose_env().items()))
@@ -425,6 +425,18 @@ def write_project_files(ctx: Context) -> None:
             "args": {"BASE_IMAGE": ctx.python_image}, "network": "host",
         }
     (ctx.logs / "compose.host-network.yml").write_text(override_yaml(document))
+    return json.loads(config.stdout)
+
+
+def one_builder_per_image(config: dict) -> list[str]:
+    """The first service that builds each image: several services share one image
+    (the platform's four, MLflow and the API), and building it once per service would build it
+    several times over, concurrently, before the cache could help."""
+    builders: dict[str, str] = {}
+    for name, service in config["services"].items():
+        if service.get("build"):
+            builders.setdefault(service.get("image") or name, name)
+    return list(builders.values())
 
 
 def step_build(ctx: Context) -> str:
@@ -432,13 +444,16 @@ def step_build(ctx: Context) -> str:
     log = ctx.logs / "build.log"
     if ctx.cold:
         run([ctx.docker, "builder", "prune", "--all", "--force"], log, timeout=600)
-        for image in (f"energy-copilot-api:{IMAGE_TAG}", f"energy-copilot-platform:{IMAGE_TAG}", LOCAL_POSTGRES_IMAGE):
+        for image in (*(f"energy-copilot-{t}:{IMAGE_TAG}" for t in ("api", "platform", "dashboard")), LOCAL_POSTGRES_IMAGE):
             run([ctx.docker, "image", "rm", "--force", image], log, timeout=120, check=False)
     started = time.monotonic()
-    write_project_files(ctx)
-    run(ctx.compose("build"), log, timeout=3600, env=env)
+    config = write_project_files(ctx)
+    builders = one_builder_per_image(config)
+    if ctx.postgres_image == LOCAL_POSTGRES_IMAGE and "postgres" not in builders:
+        builders.insert(0, "postgres")
+    run(ctx.compose("build", *builders), log, timeout=3600, env=env)
     ctx.measures["build_seconds"] = time.monotonic() - started
-    sizes = {target: _image_mb(ctx, f"energy-copilot-{target}:{IMAGE_TAG}") for target in ("api", "platform")}
+    sizes = {target: _image_mb(ctx, f"energy-copilot-{target}:{IMAGE_TAG}") for target in ("api", "platform", "dashboard")}
     sizes["postgres"] = _image_mb(ctx, ctx.postgres_image)
     ctx.measures.update({f"{k}_image_mb": v for k, v in sizes.items()})
     detail = f"{'cold' if ctx.cold else 'with the build cache'}: images " + ", ".join(f"{k} {v:.0f} MB" for k, v in sizes.items())

@@ -381,7 +381,7 @@ def test_everything_the_dockerfile_copies_exists_and_enters_the_build_context():
 
 # --- the host-network override of `make compose-test` ---------------------------------------------
 
-FIXED_PORTS = {3000, 4000, 4200, 5000, 5432, 8000, 8080}
+FIXED_PORTS = {3000, 4000, 4200, 5000, 5432, 8000, 8080, 8501}
 
 
 def _merged_services(compose: dict, offset: int, tmp_path: Path) -> dict:
@@ -464,3 +464,14 @@ def test_docker_compose_accepts_the_override(tmp_path):
         assert service["network_mode"] == "host", name
         assert not service.get("ports") and not service.get("networks"), f"{name} keeps a network or published ports"
     assert services["mlflow"]["command"][services["mlflow"]["command"].index("--port") + 1] == "26000"
+
+
+def test_each_image_is_built_by_one_service_only(compose):
+    from energy_assets import compose_stack
+
+    builders = compose_stack.one_builder_per_image(compose)
+    images = [compose["services"][name]["image"] for name in builders]
+    assert len(images) == len(set(images))
+    built = {s["image"] for s in compose["services"].values() if s.get("build")}
+    assert set(images) == built, "an image that some service builds has no builder left"
+    assert len({"api", "mlflow"} & set(builders)) == 1, "the API and MLflow share one image: one of them builds it"
