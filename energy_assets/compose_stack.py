@@ -566,21 +566,61 @@ def step_api(ctx: Context) -> str:
     return "serves " + ", ".join(f"{n} v{v}" for n, v in served.items()) + f" (= registry @{CHAMPION_ALIAS}); /predict {answer['usage_kwh']:.2f} kWh"
 
 
+def _stop_dockerd(ctx: Context) -> str:
+    process = ctx.started_dockerd
+    os.killpg(process.pid, signal.SIGTERM)  # dockerd stops its containers on the way out
+    try:
+        process.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        return f"killed dockerd (pid {process.pid}) after 90 s"
+    return f"stopped dockerd (pid {process.pid})"
+
+
+def _remove_project(ctx: Context) -> str:
+    """When `down` fails: the project's containers and volumes by their Compose label."""
+    label = f"label=com.docker.compose.project={PROJECT_NAME}"
+    containers = _quiet([ctx.docker, "ps", "--all", "--quiet", "--filter", label], timeout=60).stdout.split()
+    if containers:
+        _quiet([ctx.docker, "rm", "--force", "--volumes", *containers], timeout=180)
+    volumes = _quiet([ctx.docker, "volume", "ls", "--quiet", "--filter", label], timeout=60).stdout.split()
+    if volumes:
+        _quiet([ctx.docker, "volume", "rm", "--force", *volumes], timeout=120)
+    left = _quiet([ctx.docker, "ps", "--all", "--quiet", "--filter", label], timeout=60).stdout.split()
+    if left:
+        raise StepFailed(f"containers of {PROJECT_NAME} still there: {left}")
+    return f"removed {len(containers)} containers and {len(volumes)} volumes by label"
+
+
 def teardown(ctx: Context) -> str:
-    parts = []
+    """Every part runs, each bounded, whatever the others did; the first error is reported after."""
+    actions: list[tuple[str, Callable[[], str]]] = []
     if ctx.compose_up:
-        with (ctx.logs / "services.log").open("w") as out:
-            subprocess.run(ctx.compose("logs", "--no-color", "--timestamps"), stdout=out, stderr=subprocess.STDOUT, timeout=120, env={**os.environ, **ctx.compose_env()})
-        run(ctx.compose("down", "--volumes", "--remove-orphans", "--timeout", "20"), ctx.logs / "down.log", timeout=300, env=ctx.compose_env())
-        parts.append("docker compose down -v")
+        def save_logs() -> str:
+            with (ctx.logs / "services.log").open("w") as out:
+                subprocess.run(ctx.compose("logs", "--no-color", "--timestamps"), stdout=out, stderr=subprocess.STDOUT,
+                               timeout=120, env={**os.environ, **ctx.compose_env()})
+            return "services' logs saved"
+
+        def down() -> str:
+            try:
+                run(ctx.compose("down", "--volumes", "--remove-orphans", "--timeout", "20"), ctx.logs / "down.log", timeout=300, env=ctx.compose_env())
+            except StepFailed as error:
+                return f"docker compose down -v failed ({str(error).splitlines()[0]}); {_remove_project(ctx)}"
+            return "docker compose down -v"
+
+        actions += [("logs", save_logs), ("down", down)]
     if ctx.started_dockerd is not None:
-        os.killpg(ctx.started_dockerd.pid, signal.SIGTERM)
+        actions.append(("dockerd", lambda: _stop_dockerd(ctx)))
+    parts, errors = [], []
+    for name, action in actions:
         try:
-            ctx.started_dockerd.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(ctx.started_dockerd.pid, signal.SIGKILL)
-            ctx.started_dockerd.wait(timeout=30)
-        parts.append(f"stopped dockerd (pid {ctx.started_dockerd.pid})")
+            parts.append(action())
+        except Exception as error:  # noqa: BLE001 - the next part must run all the same
+            errors.append(f"{name}: {type(error).__name__}: {error}")
+    if errors:
+        raise StepFailed("; ".join(errors + parts))
     return ", ".join(parts) or "nothing to tear down"
 
 
