@@ -488,13 +488,29 @@ def step_up(ctx: Context) -> str:
     return f"{count} services healthy in {seconds:.1f} s; " + " ".join(f"{k}={v}" for k, v in ctx.ports.items() if k not in ("dagster-code", "flows"))
 
 
+def bundled_months() -> list[str]:
+    """The months of the bundled export (the stack's ENERGY_RAW_CSV), read with the built-in UCI map."""
+    from energy_assets.pipeline import _months_in
+
+    return _months_in(str(BUNDLED_EXPORT), "")
+
+
+def sample_reading() -> dict:
+    """The bundled export's last clean reading, as /predict takes it."""
+    from energy_assets.ingest.reader import read_raw
+    from energy_assets.ingest.validation import validate
+    from energy_assets.schema import reading_json
+
+    frame, _, _ = read_raw(str(BUNDLED_EXPORT))
+    return reading_json(validate(frame).clean.iloc[-1])
+
+
 def step_pipeline(ctx: Context) -> str:
     """energy_pipeline over every month of the bundled export, through the webserver (QueuedRunCoordinator)."""
     from energy_assets.flows import dagster_runs
-    from energy_assets.pipeline import _months_in
 
     instance = dagster_runs.instance()
-    tags = dagster_runs.month_tags(_months_in(str(BUNDLED_EXPORT)), instance)
+    tags = dagster_runs.month_tags(bundled_months(), instance)
     run_id = dagster_runs.launch("energy_pipeline", PIPELINE_RUN_CONFIG, tags)
     outcome = dagster_runs.outcome(run_id, instance)
     events = [record.event_log_entry.dagster_event.event_type_value for record in instance.get_records_for_run(run_id).records if record.event_log_entry.dagster_event]
@@ -548,18 +564,12 @@ def _get_json(url: str, body: dict | None = None):
 def step_api(ctx: Context) -> str:
     import mlflow
 
-    from energy_assets.ingest.reader import read_raw
-    from energy_assets.ingest.validation import validate
-    from energy_assets.schema import reading_json
-
     client = mlflow.MlflowClient(ctx.url("mlflow"))
     served = {m["name"]: str(m["version"]) for m in _get_json(f"{ctx.url('api')}/model")["models"] if m.get("alias") == CHAMPION_ALIAS}
     registry = {name: str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version) for name in served}
     if not served or served != registry:
         raise StepFailed(f"the API serves {served}, the registry's {CHAMPION_ALIAS} aliases are {registry}")
-    frame, _, _ = read_raw(str(BUNDLED_EXPORT))
-    reading = reading_json(validate(frame).clean.iloc[-1])
-    answer = _get_json(f"{ctx.url('api')}/predict", reading)
+    answer = _get_json(f"{ctx.url('api')}/predict", sample_reading())
     lineage = answer["lineage"]
     if str(lineage["model_version"]) != registry.get(ESTIMATOR_MODEL_NAME) or not answer["usage_kwh"] >= 0:
         raise StepFailed(f"/predict answered {answer}, expected {ESTIMATOR_MODEL_NAME} v{registry.get(ESTIMATOR_MODEL_NAME)}")

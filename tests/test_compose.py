@@ -475,3 +475,13 @@ def test_each_image_is_built_by_one_service_only(compose):
     built = {s["image"] for s in compose["services"].values() if s.get("build")}
     assert set(images) == built, "an image that some service builds has no builder left"
     assert len({"api", "mlflow"} & set(builders)) == 1, "the API and MLflow share one image: one of them builds it"
+
+
+def test_the_pipeline_and_api_steps_read_the_bundled_export():
+    """What compose-test submits and posts comes from the export the stack's images carry."""
+    from energy_assets import compose_stack
+
+    months = compose_stack.bundled_months()
+    assert months[0] == "2018-01" and months[-1] == "2018-12" and len(months) == 12
+    reading = compose_stack.sample_reading()
+    assert str(reading["timestamp"]).startswith("2018-12-31") or str(reading["timestamp"]).startswith("2019-01-01")
