@@ -485,3 +485,13 @@ def test_the_pipeline_and_api_steps_read_the_bundled_export():
     assert months[0] == "2018-01" and months[-1] == "2018-12" and len(months) == 12
     reading = compose_stack.sample_reading()
     assert str(reading["timestamp"]).startswith("2018-12-31") or str(reading["timestamp"]).startswith("2019-01-01")
+
+
+def test_the_images_carry_the_tariff_files_the_copilot_reads():
+    """The platform's bill assets and the API's copilot both price with data/tariffs."""
+    from energy_assets.copilot.tariff import TARIFF_DIR
+
+    stages = DOCKERFILE.read_text().split("\nFROM ")
+    for target in ("api", "platform"):
+        stage = next(s for s in stages if s.split("\n", 1)[0].endswith(f" AS {target}"))
+        assert f"COPY {TARIFF_DIR.relative_to(ROOT)} " in stage, f"the {target} image has no {TARIFF_DIR.relative_to(ROOT)}"
