@@ -659,6 +659,8 @@ def _timed(name: str, action: Callable[[], str]) -> Step:
         step = Step(name, False, 0.0, str(error))
     except Exception as error:  # an unexpected error in a step is that step's failure, reported on its line
         step = Step(name, False, 0.0, f"{type(error).__name__}: {error}")
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM (a stopped CI job): the step fails, teardown follows
+        step = Step(name, False, 0.0, "interrupted (SIGINT or SIGTERM); tearing down")
     step.seconds = time.monotonic() - started
     _report(step)
     return step
@@ -694,6 +696,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep_up:
             print(f"kept up: {' '.join(ctx.compose('ps'))}", flush=True)
         else:
+            # Bounded by its own timeouts; a second signal must not leave the stack or dockerd behind.
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(stop, signal.SIG_IGN)
             steps.append(_timed("down", lambda: teardown(ctx)))
     ok = all(s.ok for s in steps) and len(steps) >= len(STEPS)
     total = time.monotonic() - started
