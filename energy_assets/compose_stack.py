@@ -538,7 +538,14 @@ def step_flow(ctx: Context) -> str:
     new = [r for r in dagster_runs.instance().get_runs(_retrain_filter()) if r.run_id not in before]
     if len(new) != 1:
         raise StepFailed(f"flow run {flow_run.name} completed but started {len(new)} retrain_models runs in the stack's Dagster")
-    return f"flow run {flow_run.name} of {FLOW_DEPLOYMENT} {state.name} in the flows service; Dagster run {new[0].run_id} {new[0].status.value}"
+    from energy_assets.flows.retrain import gate_outcomes
+
+    run = dagster_runs.outcome(new[0].run_id)
+    if not (run.success or run.only_gates_failed):
+        raise StepFailed(f"flow run {flow_run.name} completed but its Dagster run failed: {run.failure_message()}")
+    gates = ", ".join(f"{asset} {gate.decision} (v{gate.candidate_version})" for asset, gate in sorted(gate_outcomes(run).items()))
+    return (f"flow run {flow_run.name} of {FLOW_DEPLOYMENT} {state.name} in the flows service; Dagster run {run.run_id} "
+            f"{run.status}{' (a gate rejected a candidate)' if run.only_gates_failed else ''}; gates: {gates}")
 
 
 def _retrain_filter():
