@@ -88,6 +88,7 @@ FLOW_PARAMETERS = {"estimator": {"cv_folds": 0, "max_iter": 100}, "forecaster": 
 # The pipeline as `make pipeline` runs it, less the estimator's 5-fold cross-validation (as the
 # PostgreSQL tests do): the holdout evaluation, the gates and the registry work as in every run.
 PIPELINE_TIMEOUT_SECONDS = 1800
+API_FOLLOW_SECONDS = 240
 PIPELINE_RUN_CONFIG = {"ops": {"usage_estimator": {"config": {"cv_folds": 0}}}}
 
 
@@ -473,6 +474,9 @@ def _free(port: int) -> bool:
 
 
 def step_up(ctx: Context) -> str:
+    label = f"label=com.docker.compose.project={PROJECT_NAME}"
+    leftover = _quiet([ctx.docker, "ps", "--all", "--quiet", "--filter", label], timeout=60).stdout.split()
+    cleared = f"removed a killed run's leftovers ({_remove_project(ctx)}); " if leftover else ""
     taken = {name: port for name, port in ctx.ports.items() if not _free(port)}
     if taken:
         raise StepFailed(f"ports in use on 127.0.0.1: {taken}; choose another {PORT_OFFSET_ENV} (now {ctx.offset})")
@@ -485,7 +489,7 @@ def step_up(ctx: Context) -> str:
         raise StepFailed(f"`docker compose up --wait` exited {done.returncode} after {seconds:.0f} s: {states} (logs in {ctx.logs})")
     ctx.measures["up_to_healthy_seconds"] = seconds
     count = len(_quiet(ctx.compose("ps", "--services", "--status", "running"), timeout=60).stdout.split())
-    return f"{count} services healthy in {seconds:.1f} s; " + " ".join(f"{k}={v}" for k, v in ctx.ports.items() if k not in ("dagster-code", "flows"))
+    return f"{cleared}{count} services healthy in {seconds:.1f} s; " + " ".join(f"{k}={v}" for k, v in ctx.ports.items() if k not in ("dagster-code", "flows"))
 
 
 def bundled_months() -> list[str]:
@@ -572,10 +576,17 @@ def step_api(ctx: Context) -> str:
     import mlflow
 
     client = mlflow.MlflowClient(ctx.url("mlflow"))
-    served = {m["name"]: str(m["version"]) for m in _get_json(f"{ctx.url('api')}/model")["models"] if m.get("alias") == CHAMPION_ALIAS}
-    registry = {name: str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version) for name in served}
-    if not served or served != registry:
-        raise StepFailed(f"the API serves {served}, the registry's {CHAMPION_ALIAS} aliases are {registry}")
+    # The API polls the registry (every 30 s by default, ENERGY_MODEL_POLL_SECONDS): a champion the
+    # flow has just promoted is served after the next poll and its model's load.
+    deadline = time.monotonic() + API_FOLLOW_SECONDS
+    while True:
+        served = {m["name"]: str(m["version"]) for m in _get_json(f"{ctx.url('api')}/model")["models"] if m.get("alias") == CHAMPION_ALIAS}
+        registry = {name: str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version) for name in served}
+        if served and served == registry:
+            break
+        if time.monotonic() > deadline:
+            raise StepFailed(f"after {API_FOLLOW_SECONDS} s the API serves {served}, the registry's {CHAMPION_ALIAS} aliases are {registry}")
+        time.sleep(5)
     answer = _get_json(f"{ctx.url('api')}/predict", sample_reading())
     lineage = answer["lineage"]
     if str(lineage["model_version"]) != registry.get(ESTIMATOR_MODEL_NAME) or not answer["usage_kwh"] >= 0:
