@@ -23,7 +23,7 @@ One summary line per step; the first failing step stops the run, which then tear
 Host networking: the services run with `network_mode: host` through an override file generated
 here from the compose file itself (`override`): each service name resolves to 127.0.0.1, every
 service listens on loopback only, on its port plus ENERGY_COMPOSE_PORT_OFFSET (default 20000:
-PostgreSQL 25432, Dagster 23000, MLflow 25000, Prefect 24200, API 28000), so the stack runs beside
+PostgreSQL 25432, Dagster 23000, MLflow 25000, Prefect 24200, API 28000, dashboard 28501), so the stack runs beside
 a `make run` and a PostgreSQL server on 5432. docker-compose.yml keeps its own network; no other
 address than loopback is ever a target.
 
@@ -87,6 +87,8 @@ FLOW_DEPLOYMENT = "retrain/weekly"
 FLOW_PARAMETERS = {"estimator": {"cv_folds": 0, "max_iter": 100}, "forecaster": {"max_iter": 100}}
 # The pipeline as `make pipeline` runs it, less the estimator's 5-fold cross-validation (as the
 # PostgreSQL tests do): the holdout evaluation, the gates and the registry work as in every run.
+PIPELINE_TIMEOUT_SECONDS = 1800
+API_FOLLOW_SECONDS = 240
 PIPELINE_RUN_CONFIG = {"ops": {"usage_estimator": {"config": {"cv_folds": 0}}}}
 
 
@@ -251,6 +253,9 @@ class Context:
             "ENERGY_MLFLOW_URL": self.url("mlflow"),
             "ENERGY_PREFECT_URL": self.url("prefect-server"),
             "ENERGY_API_URL": self.url("api"),
+            "ENERGY_DASHBOARD_URL": self.url("dashboard"),
+            # A run that outlasts this has hung: the step fails instead of waiting for the default hour.
+            "ENERGY_DAGSTER_RUN_TIMEOUT": str(PIPELINE_TIMEOUT_SECONDS),
         }
 
     def compose(self, *args: str) -> list[str]:
@@ -400,8 +405,8 @@ def step_base(ctx: Context) -> str:
     return "; ".join(parts)
 
 
-def write_project_files(ctx: Context) -> None:
-    """compose.env and the host-network override, from the compose file as Compose reads it."""
+def write_project_files(ctx: Context) -> dict:
+    """compose.env and the host-network override, from the compose file as Compose reads it (returned)."""
     import yaml
 
     (ctx.logs / "compose.env").write_text("".join(f"{k}={v}\n" for k, v in ctx.compose_env().items()))
@@ -421,6 +426,18 @@ def write_project_files(ctx: Context) -> None:
             "args": {"BASE_IMAGE": ctx.python_image}, "network": "host",
         }
     (ctx.logs / "compose.host-network.yml").write_text(override_yaml(document))
+    return json.loads(config.stdout)
+
+
+def one_builder_per_image(config: dict) -> list[str]:
+    """The first service that builds each image: several services share one image
+    (the platform's four, MLflow and the API), and building it once per service would build it
+    several times over, concurrently, before the cache could help."""
+    builders: dict[str, str] = {}
+    for name, service in config["services"].items():
+        if service.get("build"):
+            builders.setdefault(service.get("image") or name, name)
+    return list(builders.values())
 
 
 def step_build(ctx: Context) -> str:
@@ -428,13 +445,16 @@ def step_build(ctx: Context) -> str:
     log = ctx.logs / "build.log"
     if ctx.cold:
         run([ctx.docker, "builder", "prune", "--all", "--force"], log, timeout=600)
-        for image in (f"energy-copilot-api:{IMAGE_TAG}", f"energy-copilot-platform:{IMAGE_TAG}", LOCAL_POSTGRES_IMAGE):
+        for image in (*(f"energy-copilot-{t}:{IMAGE_TAG}" for t in ("api", "platform", "dashboard")), LOCAL_POSTGRES_IMAGE):
             run([ctx.docker, "image", "rm", "--force", image], log, timeout=120, check=False)
     started = time.monotonic()
-    write_project_files(ctx)
-    run(ctx.compose("build"), log, timeout=3600, env=env)
+    config = write_project_files(ctx)
+    builders = one_builder_per_image(config)
+    if ctx.postgres_image == LOCAL_POSTGRES_IMAGE and "postgres" not in builders:
+        builders.insert(0, "postgres")
+    run(ctx.compose("build", *builders), log, timeout=3600, env=env)
     ctx.measures["build_seconds"] = time.monotonic() - started
-    sizes = {target: _image_mb(ctx, f"energy-copilot-{target}:{IMAGE_TAG}") for target in ("api", "platform")}
+    sizes = {target: _image_mb(ctx, f"energy-copilot-{target}:{IMAGE_TAG}") for target in ("api", "platform", "dashboard")}
     sizes["postgres"] = _image_mb(ctx, ctx.postgres_image)
     ctx.measures.update({f"{k}_image_mb": v for k, v in sizes.items()})
     detail = f"{'cold' if ctx.cold else 'with the build cache'}: images " + ", ".join(f"{k} {v:.0f} MB" for k, v in sizes.items())
@@ -454,6 +474,9 @@ def _free(port: int) -> bool:
 
 
 def step_up(ctx: Context) -> str:
+    label = f"label=com.docker.compose.project={PROJECT_NAME}"
+    leftover = _quiet([ctx.docker, "ps", "--all", "--quiet", "--filter", label], timeout=60).stdout.split()
+    cleared = f"removed a killed run's leftovers ({_remove_project(ctx)}); " if leftover else ""
     taken = {name: port for name, port in ctx.ports.items() if not _free(port)}
     if taken:
         raise StepFailed(f"ports in use on 127.0.0.1: {taken}; choose another {PORT_OFFSET_ENV} (now {ctx.offset})")
@@ -466,16 +489,32 @@ def step_up(ctx: Context) -> str:
         raise StepFailed(f"`docker compose up --wait` exited {done.returncode} after {seconds:.0f} s: {states} (logs in {ctx.logs})")
     ctx.measures["up_to_healthy_seconds"] = seconds
     count = len(_quiet(ctx.compose("ps", "--services", "--status", "running"), timeout=60).stdout.split())
-    return f"{count} services healthy in {seconds:.1f} s; " + " ".join(f"{k}={v}" for k, v in ctx.ports.items() if k not in ("dagster-code", "flows"))
+    return f"{cleared}{count} services healthy in {seconds:.1f} s; " + " ".join(f"{k}={v}" for k, v in ctx.ports.items() if k not in ("dagster-code", "flows"))
+
+
+def bundled_months() -> list[str]:
+    """The months of the bundled export (the stack's ENERGY_RAW_CSV), read with the built-in UCI map."""
+    from energy_assets.pipeline import _months_in
+
+    return _months_in(str(BUNDLED_EXPORT), "")
+
+
+def sample_reading() -> dict:
+    """The bundled export's last clean reading, as /predict takes it."""
+    from energy_assets.ingest.reader import read_raw
+    from energy_assets.ingest.validation import validate
+    from energy_assets.schema import reading_json
+
+    frame, _, _ = read_raw(str(BUNDLED_EXPORT))
+    return reading_json(validate(frame).clean.iloc[-1])
 
 
 def step_pipeline(ctx: Context) -> str:
     """energy_pipeline over every month of the bundled export, through the webserver (QueuedRunCoordinator)."""
     from energy_assets.flows import dagster_runs
-    from energy_assets.pipeline import _months_in
 
     instance = dagster_runs.instance()
-    tags = dagster_runs.month_tags(_months_in(str(BUNDLED_EXPORT)), instance)
+    tags = dagster_runs.month_tags(bundled_months(), instance)
     run_id = dagster_runs.launch("energy_pipeline", PIPELINE_RUN_CONFIG, tags)
     outcome = dagster_runs.outcome(run_id, instance)
     events = [record.event_log_entry.dagster_event.event_type_value for record in instance.get_records_for_run(run_id).records if record.event_log_entry.dagster_event]
@@ -503,7 +542,14 @@ def step_flow(ctx: Context) -> str:
     new = [r for r in dagster_runs.instance().get_runs(_retrain_filter()) if r.run_id not in before]
     if len(new) != 1:
         raise StepFailed(f"flow run {flow_run.name} completed but started {len(new)} retrain_models runs in the stack's Dagster")
-    return f"flow run {flow_run.name} of {FLOW_DEPLOYMENT} {state.name} in the flows service; Dagster run {new[0].run_id} {new[0].status.value}"
+    from energy_assets.flows.retrain import gate_outcomes
+
+    run = dagster_runs.outcome(new[0].run_id)
+    if not (run.success or run.only_gates_failed):
+        raise StepFailed(f"flow run {flow_run.name} completed but its Dagster run failed: {run.failure_message()}")
+    gates = ", ".join(f"{asset} {gate.decision} (v{gate.candidate_version})" for asset, gate in sorted(gate_outcomes(run).items()))
+    return (f"flow run {flow_run.name} of {FLOW_DEPLOYMENT} {state.name} in the flows service; Dagster run {run.run_id} "
+            f"{run.status}{' (a gate rejected a candidate)' if run.only_gates_failed else ''}; gates: {gates}")
 
 
 def _retrain_filter():
@@ -529,39 +575,80 @@ def _get_json(url: str, body: dict | None = None):
 def step_api(ctx: Context) -> str:
     import mlflow
 
-    from energy_assets.ingest.reader import read_raw
-    from energy_assets.ingest.validation import validate
-    from energy_assets.schema import reading_json
-
     client = mlflow.MlflowClient(ctx.url("mlflow"))
-    served = {m["name"]: str(m["version"]) for m in _get_json(f"{ctx.url('api')}/model")["models"] if m.get("alias") == CHAMPION_ALIAS}
-    registry = {name: str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version) for name in served}
-    if not served or served != registry:
-        raise StepFailed(f"the API serves {served}, the registry's {CHAMPION_ALIAS} aliases are {registry}")
-    frame, _, _ = read_raw(str(BUNDLED_EXPORT))
-    reading = reading_json(validate(frame).clean.iloc[-1])
-    answer = _get_json(f"{ctx.url('api')}/predict", reading)
+    # The API polls the registry (every 30 s by default, ENERGY_MODEL_POLL_SECONDS): a champion the
+    # flow has just promoted is served after the next poll and its model's load.
+    deadline = time.monotonic() + API_FOLLOW_SECONDS
+    while True:
+        served = {m["name"]: str(m["version"]) for m in _get_json(f"{ctx.url('api')}/model")["models"] if m.get("alias") == CHAMPION_ALIAS}
+        registry = {name: str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version) for name in served}
+        if served and served == registry:
+            break
+        if time.monotonic() > deadline:
+            raise StepFailed(f"after {API_FOLLOW_SECONDS} s the API serves {served}, the registry's {CHAMPION_ALIAS} aliases are {registry}")
+        time.sleep(5)
+    answer = _get_json(f"{ctx.url('api')}/predict", sample_reading())
     lineage = answer["lineage"]
     if str(lineage["model_version"]) != registry.get(ESTIMATOR_MODEL_NAME) or not answer["usage_kwh"] >= 0:
         raise StepFailed(f"/predict answered {answer}, expected {ESTIMATOR_MODEL_NAME} v{registry.get(ESTIMATOR_MODEL_NAME)}")
     return "serves " + ", ".join(f"{n} v{v}" for n, v in served.items()) + f" (= registry @{CHAMPION_ALIAS}); /predict {answer['usage_kwh']:.2f} kWh"
 
 
+def _stop_dockerd(ctx: Context) -> str:
+    process = ctx.started_dockerd
+    os.killpg(process.pid, signal.SIGTERM)  # dockerd stops its containers on the way out
+    try:
+        process.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        return f"killed dockerd (pid {process.pid}) after 90 s"
+    return f"stopped dockerd (pid {process.pid})"
+
+
+def _remove_project(ctx: Context) -> str:
+    """When `down` fails: the project's containers and volumes by their Compose label."""
+    label = f"label=com.docker.compose.project={PROJECT_NAME}"
+    containers = _quiet([ctx.docker, "ps", "--all", "--quiet", "--filter", label], timeout=60).stdout.split()
+    if containers:
+        _quiet([ctx.docker, "rm", "--force", "--volumes", *containers], timeout=180)
+    volumes = _quiet([ctx.docker, "volume", "ls", "--quiet", "--filter", label], timeout=60).stdout.split()
+    if volumes:
+        _quiet([ctx.docker, "volume", "rm", "--force", *volumes], timeout=120)
+    left = _quiet([ctx.docker, "ps", "--all", "--quiet", "--filter", label], timeout=60).stdout.split()
+    if left:
+        raise StepFailed(f"containers of {PROJECT_NAME} still there: {left}")
+    return f"removed {len(containers)} containers and {len(volumes)} volumes by label"
+
+
 def teardown(ctx: Context) -> str:
-    parts = []
+    """Every part runs, each bounded, whatever the others did; the first error is reported after."""
+    actions: list[tuple[str, Callable[[], str]]] = []
     if ctx.compose_up:
-        with (ctx.logs / "services.log").open("w") as out:
-            subprocess.run(ctx.compose("logs", "--no-color", "--timestamps"), stdout=out, stderr=subprocess.STDOUT, timeout=120, env={**os.environ, **ctx.compose_env()})
-        run(ctx.compose("down", "--volumes", "--remove-orphans", "--timeout", "20"), ctx.logs / "down.log", timeout=300, env=ctx.compose_env())
-        parts.append("docker compose down -v")
+        def save_logs() -> str:
+            with (ctx.logs / "services.log").open("w") as out:
+                subprocess.run(ctx.compose("logs", "--no-color", "--timestamps"), stdout=out, stderr=subprocess.STDOUT,
+                               timeout=120, env={**os.environ, **ctx.compose_env()})
+            return "services' logs saved"
+
+        def down() -> str:
+            try:
+                run(ctx.compose("down", "--volumes", "--remove-orphans", "--timeout", "20"), ctx.logs / "down.log", timeout=300, env=ctx.compose_env())
+            except StepFailed as error:
+                return f"docker compose down -v failed ({str(error).splitlines()[0]}); {_remove_project(ctx)}"
+            return "docker compose down -v"
+
+        actions += [("logs", save_logs), ("down", down)]
     if ctx.started_dockerd is not None:
-        os.killpg(ctx.started_dockerd.pid, signal.SIGTERM)
+        actions.append(("dockerd", lambda: _stop_dockerd(ctx)))
+    parts, errors = [], []
+    for name, action in actions:
         try:
-            ctx.started_dockerd.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(ctx.started_dockerd.pid, signal.SIGKILL)
-            ctx.started_dockerd.wait(timeout=30)
-        parts.append(f"stopped dockerd (pid {ctx.started_dockerd.pid})")
+            parts.append(action())
+        except Exception as error:  # noqa: BLE001 - the next part must run all the same
+            errors.append(f"{name}: {type(error).__name__}: {error}")
+    if errors:
+        raise StepFailed("; ".join(errors + parts))
     return ", ".join(parts) or "nothing to tear down"
 
 
@@ -590,6 +677,8 @@ def _timed(name: str, action: Callable[[], str]) -> Step:
         step = Step(name, False, 0.0, str(error))
     except Exception as error:  # an unexpected error in a step is that step's failure, reported on its line
         step = Step(name, False, 0.0, f"{type(error).__name__}: {error}")
+    except KeyboardInterrupt:  # SIGINT, or SIGTERM (a stopped CI job): the step fails, teardown follows
+        step = Step(name, False, 0.0, "interrupted (SIGINT or SIGTERM); tearing down")
     step.seconds = time.monotonic() - started
     _report(step)
     return step
@@ -625,6 +714,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep_up:
             print(f"kept up: {' '.join(ctx.compose('ps'))}", flush=True)
         else:
+            # Bounded by its own timeouts; a second signal must not leave the stack or dockerd behind.
+            for stop in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(stop, signal.SIG_IGN)
             steps.append(_timed("down", lambda: teardown(ctx)))
     ok = all(s.ok for s in steps) and len(steps) >= len(STEPS)
     total = time.monotonic() - started

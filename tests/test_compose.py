@@ -464,3 +464,34 @@ def test_docker_compose_accepts_the_override(tmp_path):
         assert service["network_mode"] == "host", name
         assert not service.get("ports") and not service.get("networks"), f"{name} keeps a network or published ports"
     assert services["mlflow"]["command"][services["mlflow"]["command"].index("--port") + 1] == "26000"
+
+
+def test_each_image_is_built_by_one_service_only(compose):
+    from energy_assets import compose_stack
+
+    builders = compose_stack.one_builder_per_image(compose)
+    images = [compose["services"][name]["image"] for name in builders]
+    assert len(images) == len(set(images))
+    built = {s["image"] for s in compose["services"].values() if s.get("build")}
+    assert set(images) == built, "an image that some service builds has no builder left"
+    assert len({"api", "mlflow"} & set(builders)) == 1, "the API and MLflow share one image: one of them builds it"
+
+
+def test_the_pipeline_and_api_steps_read_the_bundled_export():
+    """What compose-test submits and posts comes from the export the stack's images carry."""
+    from energy_assets import compose_stack
+
+    months = compose_stack.bundled_months()
+    assert months[0] == "2018-01" and months[-1] == "2018-12" and len(months) == 12
+    reading = compose_stack.sample_reading()
+    assert str(reading["timestamp"]).startswith("2018-12-31") or str(reading["timestamp"]).startswith("2019-01-01")
+
+
+def test_the_images_carry_the_tariff_files_the_copilot_reads():
+    """The platform's bill assets and the API's copilot both price with data/tariffs."""
+    from energy_assets.copilot.tariff import TARIFF_DIR
+
+    stages = DOCKERFILE.read_text().split("\nFROM ")
+    for target in ("api", "platform"):
+        stage = next(s for s in stages if s.split("\n", 1)[0].endswith(f" AS {target}"))
+        assert f"COPY {TARIFF_DIR.relative_to(ROOT)} " in stage, f"the {target} image has no {TARIFF_DIR.relative_to(ROOT)}"
