@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import streamlit as st
@@ -75,3 +76,14 @@ def money(value: float | None, currency: str | None = None) -> str:
     if value is None:
         return "—"
     return f"{value:,.0f} {currency}".strip() if currency else f"{value:,.0f}"
+
+
+def history_span() -> tuple[dict, dt.date, dt.date]:
+    """GET /history: the span of clean readings and its first and last day; stops the page when there are none."""
+    span = answer(get, "/history")
+    if span is None:
+        st.stop()
+    if not span.get("last_day"):
+        st.warning("The API has no clean readings yet: run the pipeline first.")
+        st.stop()
+    return span, dt.date.fromisoformat(span["first_day"]), dt.date.fromisoformat(span["last_day"])

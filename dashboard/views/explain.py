@@ -11,14 +11,7 @@ from dashboard import ui
 
 st.title("Explain")
 
-span = ui.answer(ui.get, "/history")
-if span is None:
-    st.stop()
-if not span.get("last_day"):
-    st.warning("The API has no clean readings yet: run the pipeline first.")
-    st.stop()
-
-first_day, last_day = dt.date.fromisoformat(span["first_day"]), dt.date.fromisoformat(span["last_day"])
+_, first_day, last_day = ui.history_span()
 day = st.date_input("Day", value=last_day, min_value=first_day + dt.timedelta(days=28), max_value=last_day)
 answer = ui.answer(ui.get, "/copilot/explain", day=day.isoformat())
 if answer is None:

@@ -11,14 +11,7 @@ from dashboard import charts, ui
 
 st.title("What-if")
 
-span = ui.answer(ui.get, "/history")
-if span is None:
-    st.stop()
-if not span.get("last_day"):
-    st.warning("The API has no clean readings yet: run the pipeline first.")
-    st.stop()
-
-first_day, last_day = dt.date.fromisoformat(span["first_day"]), dt.date.fromisoformat(span["last_day"])
+span, first_day, last_day = ui.history_span()
 CLOCK = [f"{m // 60:02d}:{m % 60:02d}" for m in range(0, 24 * 60 + 1, 15)]
 
 
