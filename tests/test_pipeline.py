@@ -12,6 +12,7 @@ import yaml
 
 from energy_assets import lineage, schema
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, EXPERIMENT_NAME, FORECASTER_MODEL_NAME, get_settings
+from energy_assets.training.bands import QUANTILE_COLUMNS
 
 from .conftest import PROJECT_ROOT
 
@@ -98,7 +99,8 @@ def test_backtest_and_plots_are_logged_and_reproduced_by_the_registered_model(pi
         }
         assert {"backtest.parquet", "plots/predicted_vs_actual.png", "plots/residuals_over_time.png", "plots/feature_importance.png"} <= files
         backtest = pd.read_parquet(mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path="backtest.parquet", dst_path=str(tmp_path / asset)))
-        assert list(backtest.columns) == ["timestamp", "actual", "predicted"]
+        bands = list(QUANTILE_COLUMNS) if name == FORECASTER_MODEL_NAME else []  # the forecaster's calibrated bands
+        assert list(backtest.columns) == ["timestamp", "actual", "predicted", *bands]
         assert len(backtest) == HOLDOUT_INTERVALS and backtest["predicted"].notna().all()
         metadata = dg.DagsterInstance.get().get_latest_materialization_event(dg.AssetKey(asset)).asset_materialization.metadata
         assert metadata["predicted_vs_actual"].value.startswith("![predicted_vs_actual.png](data:image/png;base64,")

@@ -55,7 +55,9 @@ def dashboard_url(api_url, tmp_path_factory):
         service.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope: while Playwright's sync API is active it holds an asyncio loop on the main thread,
+# and later tests that call asyncio.run() (Prefect's client in the flow tests) would fail.
+@pytest.fixture(scope="module")
 def chromium():
     """Debian's Chromium under Playwright; skipped when it is not installed, except under CI."""
     if not CHROMIUM.exists():
