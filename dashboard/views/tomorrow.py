@@ -9,6 +9,9 @@ import streamlit as st
 
 from dashboard import charts, ui
 
+# How the API knew the day's tariff periods (load_type_source), in words.
+PERIOD_SOURCES = {"clean_readings": "as recorded in the clean readings", "planned_from_history": "planned from the last four weeks"}
+
 st.title("Tomorrow")
 
 span = ui.answer(ui.get, "/history")
@@ -68,7 +71,7 @@ if not cost:
 st.altair_chart(charts.forecast_chart(frame, cap_kw), width="stretch")
 bands = "; bands: p10–p90 and 95 % (p025–p975)" if forecast.get("bands") else ""
 st.caption(
-    f"Forecast of {forecast['day']}: planned load periods from {forecast['load_type_source'].replace('_', ' ')}, "
+    f"Forecast of {forecast['day']}: load periods {PERIOD_SOURCES.get(forecast['load_type_source'], forecast['load_type_source'])}, "
     f"{forecast['history_days']} days of history{bands}. Shading: the tariff period of each interval."
 )
 if risk:
