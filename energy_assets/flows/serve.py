@@ -91,7 +91,9 @@ def deploy_to_pool(pool: str) -> list:
 def worker_command(pool: str) -> list[str]:
     """`prefect worker start` on the pool: it polls the server and runs each flow run in a subprocess."""
     prefect = os.path.join(os.path.dirname(sys.executable), "prefect")
-    return [prefect if os.path.exists(prefect) else "prefect", "worker", "start", "--pool", pool, "--type", "process"]
+    command = [prefect if os.path.exists(prefect) else "prefect", "worker", "start", "--pool", pool, "--type", "process"]
+    # Where a port is set for it (the compose services), the worker answers /health for the healthcheck.
+    return command + (["--with-healthcheck"] if os.environ.get("PREFECT_WORKER_WEBSERVER_PORT") else [])
 
 
 def main() -> int:
