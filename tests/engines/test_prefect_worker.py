@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -79,7 +80,12 @@ def _deployment_id(api: str, worker: BackgroundService, timeout: float = 300) ->
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert worker.process.poll() is None, f"the worker exited:\n{worker.log_tail()}"
-        online = _api(api, f"/work_pools/{POOL}/workers/filter", {})
+        try:
+            online = _api(api, f"/work_pools/{POOL}/workers/filter", {})
+        except urllib.error.HTTPError as error:
+            if error.code != 404:  # 404: serve has not created the pool yet
+                raise
+            online = []
         if any(w["status"] == "ONLINE" for w in online):
             return _api(api, "/deployments/name/ingest/on-demand")["id"]
         time.sleep(1)
