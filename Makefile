@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help install data pipeline run ui flows serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify dashboard browser compose-test
+.PHONY: help install data pipeline run ui flows workers serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify dashboard browser compose-test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -42,6 +42,10 @@ run: pipeline  ## pipeline, then the Dagster UI (:3000) with dagster-daemon, the
 
 flows: data  ## the Prefect server (:4200) and the operational flows served with their schedules, until Ctrl-C
 	$(RUN)/python -m energy_assets.services prefect flows
+
+WORKERS ?= 2
+workers: data  ## $(WORKERS) Dagster Celery workers (steps of runs started with ENERGY_EXECUTOR=celery; broker RabbitMQ, results in Redis), plus a Prefect worker when ENERGY_PREFECT_WORK_POOL is set, until Ctrl-C
+	ENERGY_EXECUTOR=celery $(RUN)/python -m energy_assets.workers --count $(WORKERS)
 
 serve: install  ## the prediction API alone on http://127.0.0.1:8000 (docs at /docs), serving the registry's champions
 	$(RUN)/python -m api

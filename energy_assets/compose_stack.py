@@ -80,6 +80,9 @@ SERVICE_PORTS = {
     "flows": 8080,
     "api": 8000,
     "dashboard": 8501,
+    # The scale-out engines (profile `workers`, not started by compose-test).
+    "rabbitmq": 5672,
+    "redis": 6379,
 }
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "0.0.0.0")
 # The retrain flow's candidates: few boosting iterations and no cross-validation, so the run is short.

@@ -4,6 +4,7 @@ import dagster as dg
 
 from energy_assets.defs import asset_checks
 from energy_assets.defs.assets import anomaly_assets, copilot_assets, data_assets, model_assets, monitoring_assets
+from energy_assets.defs.execution import executor_def
 from energy_assets.defs.flow_jobs import FLOW_JOBS
 from energy_assets.defs.jobs import JOBS
 from energy_assets.defs.resources import ParquetIOManager, mlflow_resource
@@ -15,6 +16,7 @@ defs = dg.Definitions(
     jobs=[*JOBS, *FLOW_JOBS],
     sensors=SENSORS,
     resources={"io_manager": ParquetIOManager(), "mlflow": mlflow_resource()},
-    # One process per run: the graph is small, and steps sharing a process skip ~2 s of imports each.
-    executor=dg.in_process_executor,
+    # ENERGY_EXECUTOR: in-process by default (one process per run: the graph is small, and steps
+    # sharing a process skip ~2 s of imports each), or each step a task on dagster-celery workers.
+    executor=executor_def(),
 )

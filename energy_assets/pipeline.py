@@ -72,8 +72,8 @@ def run_pipeline(
     import mlflow
 
     from energy_assets.defs.partitions import register_months
+    from energy_assets.defs.execution import execute
     from energy_assets.defs.run_cleanup import close_orphaned_runs, end_mlflow_runs, process_tags
-    from energy_assets.definitions import defs
 
     current = energy_settings.get_settings()
     energy_settings.ensure_dagster_home(current)
@@ -85,20 +85,19 @@ def run_pipeline(
     if not months:
         raise SystemExit(f"{source}: no clean reading in the raw source, nothing to materialize")
     register_months(instance, months)
-    job = defs.resolve_job_def(job_name)
     ops = {} if job_name == "retrain_models" else {"raw_readings": {"config": {"path": source, "source_map": mapping}}}
     ops.update((run_config or {}).get("ops", {}))
     # The console shows INFO and up; every event, DEBUG included, is still in the run's log in the UI.
     loggers = {"console": {"config": {"log_level": "INFO"}}}
-    outcome = job.execute_in_process(
-        instance=instance,
+    outcome = execute(  # in this process, or step by step on Celery workers (ENERGY_EXECUTOR)
+        job_name,
+        instance,
         run_config={"loggers": loggers, **(run_config or {}), "ops": ops},
         tags={
             "dagster/asset_partition_range_start": months[0],
             "dagster/asset_partition_range_end": months[-1],
             **process_tags(),  # lets a later run close this one if this process dies
         },
-        raise_on_error=False,
     )
     result = PipelineResult(run_id=outcome.run_id, success=outcome.success)
     for evaluation in outcome.get_asset_check_evaluations():

@@ -25,6 +25,12 @@ ESTIMATOR_MODEL_NAME = "energy-usage-estimator"
 FORECASTER_MODEL_NAME = "energy-day-ahead-forecaster"
 CHAMPION_ALIAS = "champion"
 PROFILES = ("local", "postgres")
+# Where a Dagster run's steps execute: in the run's own process (default), or as tasks on
+# dagster-celery workers. Independent of the storage profile and of the partitioning.
+EXECUTORS = ("in_process", "celery")
+DEFAULT_CELERY_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
+DEFAULT_CELERY_BACKEND = "redis://127.0.0.1:6379/0"
+DEFAULT_CELERY_QUEUE = "dagster"
 
 # Telemetry off by default everywhere this code runs (a user may still override each one).
 for _key, _value in {
@@ -46,12 +52,39 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class CeleryEngine:
+    """The Celery side of ENERGY_EXECUTOR=celery: where steps are queued and their results kept.
+
+    The run (which submits steps) and every worker (which executes them) must agree on all three,
+    so both read them from here: the executor in definitions.py, the workers' YAML from
+    `celery_worker_config()`.
+    """
+
+    broker: str  # ENERGY_CELERY_BROKER
+    backend: str  # ENERGY_CELERY_BACKEND
+    queue: str  # ENERGY_CELERY_QUEUE
+
+    def executor_config(self) -> dict:
+        """The dagster-celery executor config (also the `execution.config` block the workers read)."""
+        return {
+            "broker": self.broker,
+            "backend": self.backend,
+            # One step per worker process at a time, taken when it starts: an idle worker gets the
+            # next ready step instead of it waiting behind a busy worker's prefetched one.
+            "config_source": {"task_default_queue": self.queue, "worker_prefetch_multiplier": 1},
+        }
+
+
+@dataclass(frozen=True)
 class Settings:
     profile: str
     home: Path
     raw_source: Path
     mlflow_tracking_uri: str
     postgres_url: str | None
+    executor: str = "in_process"  # ENERGY_EXECUTOR
+    celery: CeleryEngine | None = None  # set when executor == "celery"
+    prefect_work_pool: str | None = None  # ENERGY_PREFECT_WORK_POOL: flows run by `prefect worker`, not `serve`
 
     @property
     def raw_area(self) -> Path:
@@ -141,7 +174,49 @@ def get_settings() -> Settings:
         else:
             tracking_uri = f"sqlite:///{home / 'mlflow.db'}"  # absolute path: four slashes in all
         _DERIVED_TRACKING_URIS.add(tracking_uri)
-    return Settings(profile=profile, home=home, raw_source=raw_source, mlflow_tracking_uri=tracking_uri, postgres_url=postgres_url)
+    executor = os.environ.get("ENERGY_EXECUTOR", "in_process")
+    if executor not in EXECUTORS:
+        raise SettingsError(f"ENERGY_EXECUTOR={executor!r} is not one of {list(EXECUTORS)}")
+    return Settings(
+        profile=profile,
+        home=home,
+        raw_source=raw_source,
+        mlflow_tracking_uri=tracking_uri,
+        postgres_url=postgres_url,
+        executor=executor,
+        celery=_celery_engine() if executor == "celery" else None,
+        prefect_work_pool=os.environ.get("ENERGY_PREFECT_WORK_POOL") or None,
+    )
+
+
+def _celery_engine() -> CeleryEngine:
+    engine = CeleryEngine(
+        broker=os.environ.get("ENERGY_CELERY_BROKER", DEFAULT_CELERY_BROKER),
+        backend=os.environ.get("ENERGY_CELERY_BACKEND", DEFAULT_CELERY_BACKEND),
+        queue=os.environ.get("ENERGY_CELERY_QUEUE", DEFAULT_CELERY_QUEUE),
+    )
+    for key, value, schemes in (
+        ("ENERGY_CELERY_BROKER", engine.broker, ("amqp", "pyamqp", "redis", "rediss")),
+        ("ENERGY_CELERY_BACKEND", engine.backend, ("redis", "rediss", "rpc", "db+postgresql", "db+sqlite")),
+    ):
+        if value.partition("://")[0] not in schemes:
+            raise SettingsError(f"{key}={masked(value)!r} must be a URL with a scheme in {list(schemes)}")
+    if not engine.queue.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise SettingsError(f"ENERGY_CELERY_QUEUE={engine.queue!r} must be letters, digits, '-', '_' or '.'")
+    return engine
+
+
+def celery_worker_config(settings: Settings | None = None) -> Path:
+    """Write the YAML `dagster-celery worker start -y` reads (the executor's config, from the env) and return it."""
+    import yaml
+
+    settings = settings or get_settings()
+    if settings.celery is None:
+        raise SettingsError("Celery workers need ENERGY_EXECUTOR=celery (and ENERGY_CELERY_BROKER / _BACKEND / _QUEUE)")
+    target = settings.home / "celery" / f"{settings.celery.queue}.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump({"execution": {"config": settings.celery.executor_config()}}, sort_keys=False))
+    return target
 
 
 # Run monitoring, done by dagster-daemon (`make run`, the compose stack). Dagster's default run
@@ -212,20 +287,25 @@ def ensure_experiment(settings: Settings | None = None, name: str = EXPERIMENT_N
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m energy_assets.settings [show|dagster-home]`: print the backends, or write dagster.yaml.
+    """`python -m energy_assets.settings [show|dagster-home|celery-config]`: print the backends, or
+    write dagster.yaml, or write the Celery workers' YAML.
 
     Containers run `dagster-home` before their command, so the dagster.yaml they read always comes
-    from this module and the environment (no hand-kept copy per deployment).
+    from this module and the environment (no hand-kept copy per deployment); Celery workers are
+    started on the YAML `celery-config` writes, so they listen where the runs submit.
     """
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m energy_assets.settings", description=main.__doc__)
-    parser.add_argument("command", nargs="?", default="show", choices=["show", "dagster-home"])
+    parser.add_argument("command", nargs="?", default="show", choices=["show", "dagster-home", "celery-config"])
     args = parser.parse_args(argv)
     try:
         current = get_settings()
         if args.command == "dagster-home":
             print(ensure_dagster_home(current) / "dagster.yaml")
+            return 0
+        if args.command == "celery-config":
+            print(celery_worker_config(current))
             return 0
         print(f"profile        {current.profile}")
         print(f"ENERGY_HOME    {current.home}")
@@ -234,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
         storage = current.dagster_storage_config()
         print(f"dagster        {masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}")
         print(f"prefect        {masked(current.prefect_database_url)}")
+        if current.celery is not None:
+            print(f"executor       celery: broker {masked(current.celery.broker)}, backend {masked(current.celery.backend)}, queue {current.celery.queue}")
+        else:
+            print(f"executor       {current.executor}")
+        print(f"flows run by   {'prefect worker, pool ' + current.prefect_work_pool if current.prefect_work_pool else 'serve (one process)'}")
     except SettingsError as error:
         print(f"settings error: {error}", file=sys.stderr)
         return 2

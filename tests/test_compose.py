@@ -26,6 +26,8 @@ DOCKERFILE = ROOT / "docker" / "Dockerfile"
 SCHEMA_FILE = Path(__file__).parent / "data" / "compose-spec.json"
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 EXPECTED_SERVICES = {"postgres", "dagster-code", "dagster-webserver", "dagster-daemon", "mlflow", "prefect-server", "flows", "api", "dashboard"}
+# The scale-out engines, started only with COMPOSE_PROFILES=workers.
+EXPECTED_SERVICES |= {"rabbitmq", "redis", "dagster-worker", "prefect-worker"}
 # Packages the serving image must not carry.
 PLATFORM_ONLY = ("dagster", "prefect", "dvc")
 
@@ -381,7 +383,7 @@ def test_everything_the_dockerfile_copies_exists_and_enters_the_build_context():
 
 # --- the host-network override of `make compose-test` ---------------------------------------------
 
-FIXED_PORTS = {3000, 4000, 4200, 5000, 5432, 8000, 8080, 8501}
+FIXED_PORTS = {3000, 4000, 4200, 5000, 5432, 5672, 6379, 8000, 8080, 8501}
 
 
 def _merged_services(compose: dict, offset: int, tmp_path: Path) -> dict:

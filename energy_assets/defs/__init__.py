@@ -18,6 +18,12 @@ for _api in ("`data_version`", "`backfill_policy`", "`MlFlow`", "`_create_mlflow
 warnings.filterwarnings("ignore", message=r"Hint: Inferred schema contains integer column", category=UserWarning)
 
 
+# dagster-celery's executor registers its step task on the app again for every step it submits
+# (create_task per submission), so Celery warns that the name is taken, once per step. It is the
+# same task, and the one registered first is the one called: nothing to act on.
+warnings.filterwarnings("ignore", message=r"Task name 'execute_plan' is already registered")
+
+
 class _DropMessage(logging.Filter):
     def __init__(self, prefix: str):
         super().__init__()

@@ -4,8 +4,8 @@
   months it touches (cursor: the md5 of every export).
 - `clean_data_followers`: declarative automation: features and the train/holdout split follow the
   clean readings. The models are not automated: retraining goes through the gated Prefect flow.
-- `mlflow_runs_of_failed_runs` / `mlflow_runs_of_canceled_runs`: the MLflow runs of a Dagster run
-  that failed or was canceled end FAILED / KILLED instead of staying RUNNING.
+- `mlflow_runs_of_failed_runs` / `_canceled_runs` / `_succeeded_runs`: the MLflow runs a Dagster
+  run that failed, was canceled or succeeded left RUNNING end FAILED / KILLED / FINISHED.
 - `orphaned_in_process_runs`: closes in-process runs whose process died (see run_cleanup).
 """
 
@@ -134,6 +134,9 @@ def _mlflow_runs_of(run_status: dg.DagsterRunStatus, mlflow_status: str, adjecti
 
 mlflow_runs_of_failed_runs = _mlflow_runs_of(dg.DagsterRunStatus.FAILURE, RunStatus.to_string(RunStatus.FAILED), "failed")
 mlflow_runs_of_canceled_runs = _mlflow_runs_of(dg.DagsterRunStatus.CANCELED, RunStatus.to_string(RunStatus.KILLED), "canceled")
+# With steps on Celery workers, a step after the job's last node (dagster-mlflow's cue to end the
+# MLflow run) resumes it in its own process; nothing else ends it once the Dagster run succeeded.
+mlflow_runs_of_succeeded_runs = _mlflow_runs_of(dg.DagsterRunStatus.SUCCESS, RunStatus.to_string(RunStatus.FINISHED), "succeeded")
 
 
 @dg.sensor(
@@ -147,4 +150,11 @@ def orphaned_in_process_runs(context: dg.SensorEvaluationContext):
     return dg.SkipReason(f"closed orphaned runs {closed}" if closed else "no orphaned in-process run")
 
 
-SENSORS = [raw_area_exports, clean_data_followers, mlflow_runs_of_failed_runs, mlflow_runs_of_canceled_runs, orphaned_in_process_runs]
+SENSORS = [
+    raw_area_exports,
+    clean_data_followers,
+    mlflow_runs_of_failed_runs,
+    mlflow_runs_of_canceled_runs,
+    mlflow_runs_of_succeeded_runs,
+    orphaned_in_process_runs,
+]

@@ -143,15 +143,12 @@ def launch(job_name: str, run_config: dict | None = None, tags: dict[str, str] |
     url = os.environ.get(DAGSTER_URL_ENV)
     if url:
         return _launch_on_webserver(url, job_name, run_config or {}, tags or {})
+    from energy_assets.defs.execution import execute
     from energy_assets.defs.run_cleanup import close_orphaned_runs, process_tags
-    from energy_assets.definitions import defs
 
-    job = defs.resolve_job_def(job_name)
     close_orphaned_runs(instance())  # in-process runs of flows or pipelines whose process died
-    outcome = job.execute_in_process(
-        instance=instance(), run_config=run_config or {}, tags={**(tags or {}), **process_tags()}, raise_on_error=False
-    )
-    return outcome.run_id
+    # In this process, or its steps on Celery workers (ENERGY_EXECUTOR); either way it ends here.
+    return execute(job_name, instance(), run_config=run_config, tags={**(tags or {}), **process_tags()}).run_id
 
 
 def _graphql_client(url: str):
