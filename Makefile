@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help install data pipeline run ui flows workers serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify dashboard browser compose-test
+.PHONY: help install data pipeline run ui flows workers serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify dashboard browser compose-test engines-test workers
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -75,8 +75,13 @@ browser:  ## install Debian's Chromium for the browser tests when it is missing 
 ui: data  ## the UIs only, on the current state
 	$(RUN)/python -m energy_assets.services
 
-test: data browser  ## the test suite (materializes the full graph into a temporary ENERGY_HOME)
-	$(RUN)/python -m pytest
+# The engine tests start Celery and Prefect workers and run pipelines through them, minutes each:
+# like the compose stack they have a target of their own, which CI runs after this one.
+test: data browser  ## the test suite (materializes the full graph into a temporary ENERGY_HOME), without the engine tests
+	$(RUN)/python -m pytest -m "not workers"
+
+engines-test: data  ## the engine tests: steps on two Celery workers (RabbitMQ + Redis), a flow through a Prefect work pool, a killed worker retried
+	$(RUN)/python -m pytest -m workers tests/engines
 
 verify: install  ## check a running stack (make run or docker compose): every service healthy, the API serving a champion
 	$(RUN)/python -m energy_assets.verify $(VERIFY_ARGS)
