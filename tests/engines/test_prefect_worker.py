@@ -27,13 +27,25 @@ POOL = "energy-test-process"
 MONTH = "2018-12"
 
 
-def _api(base: str, path: str, body: dict | None = None):
-    request = urllib.request.Request(
-        f"{base}{path}", data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"}, method="POST" if body is not None else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
+def _api(base: str, path: str, body: dict | None = None, attempts: int = 6):
+    """One call of the server's REST API, retried on 503 as Prefect's own client does.
+
+    On SQLite the server answers 503 while its database is locked by another writer (the worker's
+    heartbeats, the deployment registration); the client in `prefect` retries those, so this does too.
+    """
+    for attempt in range(attempts):
+        request = urllib.request.Request(
+            f"{base}{path}", data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"}, method="POST" if body is not None else "GET",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or attempt == attempts - 1:
+                raise
+            time.sleep(2**attempt)
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")
