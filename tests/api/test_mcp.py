@@ -88,8 +88,10 @@ def test_mcp_endpoint_refuses_a_foreign_host_header(served_api):
     assert response.status_code in (400, 403, 421), response.text
 
 
-def test_tools_over_stdio_answer_what_rest_answers(served_api, energy_home):
-    env = {**os.environ, "ENERGY_HOME": str(energy_home), "PYTHONPATH": str(PROJECT_ROOT)}
+def test_tools_over_stdio_answer_what_rest_answers(served_api, small_home):
+    # The server finds the registry from ENERGY_HOME, as `python -m api.mcp` does on a machine.
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env.update({"ENERGY_HOME": str(small_home.home), "PYTHONPATH": str(PROJECT_ROOT)})
     params = StdioServerParameters(command=sys.executable, args=["-m", "api.mcp"], env=env, cwd=str(PROJECT_ROOT))
     tools, answers, bad = asyncio.run(_session(params))
     _check(served_api, tools, answers, bad)

@@ -1,5 +1,6 @@
-"""Fixtures of the dashboard tests: the API over the session's real champions on a free port, the
-dashboard served by Streamlit over it, and Debian's Chromium driven by Playwright."""
+"""Fixtures of the dashboard tests: the API over the small registered models of the API tests
+(tests/api/small_registry.py) on a free port, the dashboard served by Streamlit over it, and
+Debian's Chromium driven by Playwright. The pages show what the API answers, whichever models it serves."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import api_app, api_config, free_port, live_server  # noqa: F401  (fixtures reused)
+from tests.api.conftest import api_app, api_config, free_port, live_server, small_home  # noqa: F401  (fixtures reused)
 from tests.postgres.conftest import BackgroundService
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from api.config import ApiConfig
 from energy_assets import lineage, schema
 from energy_assets.settings import CHAMPION_ALIAS, ESTIMATOR_MODEL_NAME, get_settings
 
-from .conftest import API_TOKEN, live_server
+from ..conftest import API_TOKEN, live_server
 
 
 @dataclass

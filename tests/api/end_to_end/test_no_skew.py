@@ -9,7 +9,7 @@ import pytest
 from energy_assets import schema
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
 
-from .conftest import reading_json
+from ..conftest import reading_json
 
 
 def _served(client, name: str) -> dict:

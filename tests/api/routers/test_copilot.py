@@ -1,4 +1,5 @@
-"""The copilot over REST: forecast bands, cost and peak; bills; what-ifs; the scheduler; lineage; bad input as 422.
+"""The copilot over REST (api/routers/copilot.py): bills, what-ifs, the scheduler, explanations, lineage; bad
+input as 422 and an unusable tariff as 503.
 
 Each answer is compared with the domain package's own call on the same clean readings, so the
 routes are checked to add nothing and lose nothing on the way.
@@ -6,66 +7,13 @@ routes are checked to add nothing and lose nothing on the way.
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pytest
 
+from api import deps
 from energy_assets.settings import FORECASTER_MODEL_NAME
 
-QUANTILES = ("p025", "p10", "p50", "p90", "p975")
-
-
-@pytest.fixture(scope="module")
-def domain(api_app):
-    """The clean history and tariff the API serves from, priced by the domain package directly."""
-    from energy_assets.copilot import service
-    from energy_assets.copilot.tariff import load_tariff
-
-    frame, version = api_app.state.history.snapshot()
-    tariff = load_tariff()
-    return service, service.prepare_history(frame.drop(columns="_day"), tariff), version, tariff
-
-
-def _plain(body: dict) -> dict:
-    return json.loads(json.dumps(body))
-
-
-def _assert_lineage(body: dict, version: str, tariff, models: list[str]) -> None:
-    assert body["lineage"]["readings_version"] == version and version.startswith("sha256:")
-    assert body["lineage"]["tariff_version"] == tariff.label == body["tariff"]["tariff_version"]
-    assert [m["model_name"] for m in body["lineage"]["models"]] == models
-
-
-def test_forecast_answers_bands_cost_and_peak_of_the_day(client, domain):
-    service, _, version, tariff = domain
-    response = client.get("/forecast", params={"day": "2018-11-14"})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["bands"] is True and len(body["intervals"]) == 96
-    for interval in body["intervals"]:
-        values = [interval[q] for q in QUANTILES]
-        assert values == sorted(values), interval  # quantiles never cross
-    usage = np.array([i["usage_kwh"] for i in body["intervals"]])
-    assert body["cost"]["energy_kwh"] == pytest.approx(usage.sum(), abs=1e-2)
-    assert body["cost"]["peak_kw"] == pytest.approx(usage.max() * 4, abs=1e-2)
-    peak = body["intervals"][int(usage.argmax())]
-    assert body["cost"]["peak_at"] == peak["timestamp"]
-    assert sum(p["charge"] for p in body["cost"]["energy_by_period"].values()) == pytest.approx(body["cost"]["energy_charge"], abs=0.05)
-    assert body["lineage"]["model_name"] == FORECASTER_MODEL_NAME
-    assert body["lineage"]["readings_version"] == version and body["lineage"]["tariff_version"] == tariff.label
-
-
-def test_forecast_with_a_cap_gives_the_probability_of_exceeding_it(client):
-    body = client.get("/forecast", params={"day": "2018-11-14", "cap_kw": 150}).json()
-    risk = body["peak_risk"]
-    assert risk["cap_kw"] == 150 and len(risk["intervals"]) == 96
-    p = np.array([i["p_exceed"] for i in risk["intervals"]])
-    assert ((p >= 0) & (p <= 1)).all()
-    p90_kw = np.array([i["p90"] * 4 for i in body["intervals"]])
-    # Where even the 90 % quantile is above the cap, exceeding it is more likely than not.
-    assert (p[p90_kw > 150 * 1.5] > 0.5).all() and (p90_kw > 150 * 1.5).any()
-    assert client.get("/forecast", params={"day": "2018-11-14", "cap_kw": -5}).status_code == 422
+from .conftest import assert_lineage as _assert_lineage
+from .conftest import plain as _plain
 
 
 def test_bill_is_the_domain_bill_with_lineage(client, domain):
@@ -157,15 +105,15 @@ def test_bad_input_is_422_naming_the_field_and_why(client, method, path, payload
     assert all(word in message for word in words), message
 
 
-def test_an_unusable_tariff_file_is_503_naming_the_key(api_config, tmp_path, monkeypatch):
-    from fastapi.testclient import TestClient
-
-    from api.app import create_app
+def test_an_unusable_tariff_file_is_503_naming_the_key(client, api_app, override, tmp_path, monkeypatch):
+    from api.operations import Copilot
 
     broken = tmp_path / "tariff.yaml"
     broken.write_text("id: broken\nversion: 1\nname: broken\ncurrency: KRW\neffective_from: '2018-01-01'\nseasons: {all: [1, 2, 3]}\n")
     monkeypatch.setenv("ENERGY_TARIFF", str(broken))
-    response = TestClient(create_app(api_config)).get("/copilot/bill", params={"month": "2018-03"})
+    # A copilot as a server started with this environment has it (the session's has its tariff loaded already).
+    override(deps.CopilotOps, Copilot(api_app.state.champions, api_app.state.history))
+    response = client.get("/copilot/bill", params={"month": "2018-03"})
     assert response.status_code == 503
     detail = response.json()["detail"]
     assert str(broken) in detail and "ENERGY_TARIFF" in detail and "seasons" in detail and "no season" in detail, detail
