@@ -98,16 +98,19 @@ class Copilot:
         # The features need the history rows (lags); the models only the day's own 96 rows.
         features = served.features.transform(prepared.frame).iloc[-schema.INTERVALS_PER_DAY:]
         rows = prepared.frame.iloc[-schema.INTERVALS_PER_DAY:]
+        bands = hasattr(served.regressor, "predict_with_quantiles")
+        if bands:  # one pass: the bands are built around the point forecast
+            point, quantiles = served.regressor.predict_with_quantiles(features)
+        else:
+            point = served.regressor.predict(features)
         frame = pd.DataFrame(
             {
                 schema.TIMESTAMP: rows[schema.TIMESTAMP].to_numpy(),
-                "usage_kwh": served.regressor.predict(features),
+                "usage_kwh": point,
                 "load_type": rows["load_type"].to_numpy(),
             }
         )
-        bands = hasattr(served.regressor, "predict_quantiles")
         if bands:
-            quantiles = served.regressor.predict_quantiles(features)
             for column in QUANTILE_COLUMNS:
                 frame[column] = np.asarray(quantiles[column], dtype=float)
         return DayForecast(

@@ -93,8 +93,11 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
     frame = pd.concat([history, today], ignore_index=True)[list(schema.COLUMNS)]
     features = forecaster.named_steps["features"].transform(frame).iloc[len(history):].reset_index(drop=True)
     regressor = forecaster.named_steps["regressor"]
-    forecast = np.asarray(regressor.predict(features), dtype=float)
-    bands = regressor.predict_quantiles(features).reset_index(drop=True) if hasattr(regressor, "predict_quantiles") else None
+    if hasattr(regressor, "predict_with_quantiles"):  # the band is built around this same point forecast
+        point, quantiles = regressor.predict_with_quantiles(features)
+        forecast, bands = np.asarray(point, dtype=float), quantiles.reset_index(drop=True)
+    else:
+        forecast, bands = np.asarray(regressor.predict(features), dtype=float), None
 
     frame_days = schema.interval_day(frame[schema.TIMESTAMP]).set_axis(frame.index)
     kinds = kind_of_days(planned_off_days(frame["load_type"], frame_days))
