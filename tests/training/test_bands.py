@@ -122,12 +122,16 @@ def test_backtest_has_ordered_quantiles_next_to_the_point_forecast(forecaster_ru
     assert {"timestamp", "actual", "predicted", *QUANTILE_COLUMNS} <= set(backtest.columns)
     assert len(backtest) == 92 * 96 and backtest[list(QUANTILE_COLUMNS)].notna().all().all()
     assert (np.diff(backtest[list(QUANTILE_COLUMNS)].to_numpy(), axis=1) >= 0).all()
+    # The bands are built around the point forecast: the 80 % band holds it on every interval.
+    assert ((backtest["p10"] <= backtest["predicted"]) & (backtest["predicted"] <= backtest["p90"])).all()
+    assert (backtest["p025"] >= 0).all()
 
 
 def test_holdout_band_goals(forecaster_run):
-    """95 % band coverage within 3 points of nominal; mean pinball >= 25 % better than seasonal-naive quantiles."""
+    """80 % and 95 % band coverage within 3 points of nominal; mean pinball >= 25 % better than seasonal-naive quantiles."""
     run, backtest = forecaster_run
     metrics = bands.band_metrics(backtest["actual"], backtest[list(QUANTILE_COLUMNS)])
+    assert abs(metrics["coverage_80"] - 0.80) <= 0.03, metrics
     assert abs(metrics["coverage_95"] - 0.95) <= 0.03, metrics
     logged = run.data.metrics
     assert logged["holdout_coverage_80"] == pytest.approx(metrics["coverage_80"])
@@ -139,18 +143,8 @@ def test_holdout_band_goals(forecaster_run):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="goal missed and reported in docs/models.md: the holdout covers 74.2 % in the 80 % band "
-    "(Oct-Dec run higher than the Aug-Sep calibration tail); strict, so a fix shows here",
-)
-def test_holdout_80_band_coverage_goal(forecaster_run):
-    _, backtest = forecaster_run
-    metrics = bands.band_metrics(backtest["actual"], backtest[list(QUANTILE_COLUMNS)])
-    assert abs(metrics["coverage_80"] - 0.80) <= 0.03, metrics
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="goal missed and reported in docs/models.md: the point forecast is unchanged (holdout RMSE 15.85 kWh)",
+    reason="goal missed and reported in docs/models.md: the configuration chosen by rolling-origin validation "
+    "(Poisson loss) scores a holdout RMSE of 15.71 kWh; strict, so a fix shows here",
 )
 def test_holdout_point_rmse_goal(forecaster_run):
     _, backtest = forecaster_run
