@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,10 @@ from api.history import CleanHistory
 from api.registry import ChampionRegistry, LoadedModel
 
 QUANTILE_COLUMNS = ("p025", "p10", "p50", "p90", "p975")
+# Day forecasts kept per (model version, readings version, day): the same day is asked for again and
+# again (the dashboard's tomorrow, the optimizer's what-ifs), and the answer cannot change until the
+# champion or the readings do, which changes the key.
+FORECAST_CACHE_DAYS = 32
 
 
 class CopilotUnavailable(RuntimeError):
@@ -37,7 +42,10 @@ class CopilotUnavailable(RuntimeError):
 
 @dataclass
 class DayForecast:
-    """One day's forecast as a frame (timestamp, usage_kwh, load_type and, with bands, p025..p975)."""
+    """One day's forecast as a frame (timestamp, usage_kwh, load_type and, with bands, p025..p975).
+
+    Shared through the forecast cache: callers read `frame`, never modify it.
+    """
 
     frame: pd.DataFrame
     served: LoadedModel
@@ -56,6 +64,7 @@ class Copilot:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _tariff: Tariff | None = field(default=None, init=False)
     _priced: tuple[str, str, service.PricedHistory] | None = field(default=None, init=False)
+    _forecasts: OrderedDict[tuple, DayForecast] = field(default_factory=OrderedDict, init=False)
 
     # --- what every answer stands on ------------------------------------------------------
 
@@ -94,6 +103,11 @@ class Copilot:
         """
         served = self.champions.require(FORECASTER_MODEL_NAME)
         history, version = self.history.snapshot()
+        key = (served.name, served.version, served.run_id, version, day)
+        with self._lock:
+            if (cached := self._forecasts.get(key)) is not None:
+                self._forecasts.move_to_end(key)
+                return cached
         prepared = clean_history.forecast_input(history, day)
         # The features need the history rows (lags); the models only the day's own 96 rows.
         features = served.features.transform(prepared.frame).iloc[-schema.INTERVALS_PER_DAY:]
@@ -113,9 +127,14 @@ class Copilot:
         if bands:
             for column in QUANTILE_COLUMNS:
                 frame[column] = np.asarray(quantiles[column], dtype=float)
-        return DayForecast(
+        forecast = DayForecast(
             frame, served, prepared.load_type_source, prepared.history_days, prepared.history_missing_intervals, bands, version
         )
+        with self._lock:
+            self._forecasts[key] = forecast
+            while len(self._forecasts) > FORECAST_CACHE_DAYS:
+                self._forecasts.popitem(last=False)
+        return forecast
 
     def forecast(self, day: dt.date, cap_kw: float | None = None) -> tuple[dict, LoadedModel]:
         """The day's intervals (with bands), its cost and peak priced from the point forecast, and with
