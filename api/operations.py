@@ -54,6 +54,25 @@ class DayForecast:
     history_missing_intervals: int
     bands: bool
     readings_version: str
+    # The day priced per tariff version (service.day_cost), filled on first use: a cached day is
+    # priced once per tariff, not on every request.
+    costs: dict[str, dict] = field(default_factory=dict)
+
+    def intervals(self) -> list[dict]:
+        """The 96 intervals as JSON rows: timestamp, load_type, usage_kwh and the quantiles."""
+        columns = ["usage_kwh", *(QUANTILE_COLUMNS if self.bands else ())]
+        values = self.frame[columns].to_numpy(dtype=float).tolist()
+        stamps = pd.DatetimeIndex(self.frame[schema.TIMESTAMP])
+        return [
+            {"timestamp": ts.isoformat(), "load_type": load, **dict(zip(columns, row))}
+            for ts, load, row in zip(stamps, self.frame["load_type"].tolist(), values)
+        ]
+
+    def cost(self, tariff: Tariff) -> dict:
+        """The day's energy charge, peak and CO2 priced from the point forecast (a copy: callers may pop)."""
+        if tariff.label not in self.costs:
+            self.costs[tariff.label] = service.day_cost(self.frame, column="usage_kwh", tariff=tariff)
+        return dict(self.costs[tariff.label])
 
 
 @dataclass
@@ -140,19 +159,12 @@ class Copilot:
         """The day's intervals (with bands), its cost and peak priced from the point forecast, and with
         `cap_kw` the probability that each interval's demand exceeds the cap."""
         forecast = self.day_forecast(day)
-        columns = ["usage_kwh", *(QUANTILE_COLUMNS if forecast.bands else ())]
-        intervals = [
-            {"timestamp": ts.isoformat(), "load_type": load, **{c: float(v) for c, v in zip(columns, values)}}
-            for ts, load, *values in zip(
-                forecast.frame[schema.TIMESTAMP].map(pd.Timestamp), forecast.frame["load_type"], *(forecast.frame[c] for c in columns)
-            )
-        ]
         body = {
             "day": day.isoformat(),
             "load_type_source": forecast.load_type_source,
             "history_days": forecast.history_days,
             "history_missing_intervals": forecast.history_missing_intervals,
-            "intervals": intervals,
+            "intervals": forecast.intervals(),
             "bands": forecast.bands,
             "cost": None,
             "peak_risk": None,
@@ -165,7 +177,7 @@ class Copilot:
             if cap_kw is not None:
                 raise
             return body, forecast.served  # the forecast stands without a tariff; only its pricing is missing
-        cost = service.day_cost(forecast.frame, column="usage_kwh", tariff=tariff)
+        cost = forecast.cost(tariff)
         body["tariff"] = cost.pop("tariff")
         body["cost"] = cost
         body["lineage"]["tariff_version"] = tariff.label
