@@ -121,12 +121,21 @@ def planned_load_types(history: pd.DataFrame, day: pd.Timestamp) -> list[str]:
 
 
 def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
-    """The forecaster's input for `day`, or ForecastUnavailable saying which history is missing."""
+    """The forecaster's input for `day`, or ForecastUnavailable saying which history is missing.
+
+    `history` is sorted by time with its `_day` column, as `CleanHistory` gives it.
+    """
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ForecastUnavailable(f"day {day} is outside the supported range {FIRST_DAY} to {LAST_DAY}")
     target = pd.Timestamp(day)
     start, end = target - pd.Timedelta(days=HISTORY_DAYS), target  # interval ends 00:15 of the first day ... 24:00 of the last
-    recent = history[schema.TIMESTAMP][(history["_day"] >= start) & (history["_day"] < target)]
+    # The history is sorted by time, so each span of days is a slice found by binary search.
+    days = history["_day"].to_numpy()
+    window_at, start_at, target_at, after_at = np.searchsorted(
+        days, [(target - pd.Timedelta(days=WINDOW_DAYS)).to_datetime64(), start.to_datetime64(), target.to_datetime64(),
+               (target + pd.Timedelta(days=1)).to_datetime64()]
+    )
+    recent = history[schema.TIMESTAMP].iloc[start_at:target_at]
     gaps = continuity.gaps_between(recent, start + schema.INTERVAL, end)
     missing = sum(g.missing for g in gaps)
     expected = HISTORY_DAYS * schema.INTERVALS_PER_DAY
@@ -142,21 +151,23 @@ def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
             f"of their intervals missing and no gap over {continuity.MAX_GAP}; {missing} of {expected} are missing "
             f"and the longest gap is {longest}; {covered}"
         )
-    window = history[(history["_day"] >= target - pd.Timedelta(days=WINDOW_DAYS)) & (history["_day"] < target)]
-    own = history[history["_day"] == target]
+    window = history.iloc[window_at:target_at]
+    own = history.iloc[target_at:after_at]
     timestamps = day_timestamps(target)
     calendar = schema.calendar_columns(timestamps)
-    rows = pd.DataFrame({schema.TIMESTAMP: timestamps.to_numpy()})
-    for name in schema.NUMERIC:
-        rows[name] = calendar[name].to_numpy() if name == "nsm" else np.nan
-    rows["week_status"] = calendar["week_status"].to_numpy()
-    rows["day_of_week"] = calendar["day_of_week"].to_numpy()
     if len(own) == schema.INTERVALS_PER_DAY:
-        rows["load_type"] = own["load_type"].to_numpy()
-        source = "clean_readings"
+        load_type, source = own["load_type"].to_numpy(), "clean_readings"
     else:
-        rows["load_type"] = planned_load_types(history, target)
-        source = "planned_from_history"
+        load_type, source = planned_load_types(history, target), "planned_from_history"
+    rows = pd.DataFrame(
+        {
+            schema.TIMESTAMP: timestamps.to_numpy(),
+            **{name: calendar[name].to_numpy() if name == "nsm" else np.nan for name in schema.NUMERIC},
+            "week_status": calendar["week_status"].to_numpy(),
+            "day_of_week": calendar["day_of_week"].to_numpy(),
+            "load_type": load_type,
+        }
+    )
     frame = pd.concat([window[list(schema.COLUMNS)], rows[list(schema.COLUMNS)]], ignore_index=True)
     frame[schema.TARGET] = frame[schema.TARGET].astype("float64")
     history_days = int(window["_day"].nunique())

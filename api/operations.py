@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,10 @@ from api.history import CleanHistory
 from api.registry import ChampionRegistry, LoadedModel
 
 QUANTILE_COLUMNS = ("p025", "p10", "p50", "p90", "p975")
+# Day forecasts kept per (model version, readings version, day): the same day is asked for again and
+# again (the dashboard's tomorrow, the optimizer's what-ifs), and the answer cannot change until the
+# champion or the readings do, which changes the key.
+FORECAST_CACHE_DAYS = 32
 
 
 class CopilotUnavailable(RuntimeError):
@@ -37,7 +42,10 @@ class CopilotUnavailable(RuntimeError):
 
 @dataclass
 class DayForecast:
-    """One day's forecast as a frame (timestamp, usage_kwh, load_type and, with bands, p025..p975)."""
+    """One day's forecast as a frame (timestamp, usage_kwh, load_type and, with bands, p025..p975).
+
+    Shared through the forecast cache: callers read `frame`, never modify it.
+    """
 
     frame: pd.DataFrame
     served: LoadedModel
@@ -46,6 +54,25 @@ class DayForecast:
     history_missing_intervals: int
     bands: bool
     readings_version: str
+    # The day priced per tariff version (service.day_cost), filled on first use: a cached day is
+    # priced once per tariff, not on every request.
+    costs: dict[str, dict] = field(default_factory=dict)
+
+    def intervals(self) -> list[dict]:
+        """The 96 intervals as JSON rows: timestamp, load_type, usage_kwh and the quantiles."""
+        columns = ["usage_kwh", *(QUANTILE_COLUMNS if self.bands else ())]
+        values = self.frame[columns].to_numpy(dtype=float).tolist()
+        stamps = pd.DatetimeIndex(self.frame[schema.TIMESTAMP])
+        return [
+            {"timestamp": ts.isoformat(), "load_type": load, **dict(zip(columns, row))}
+            for ts, load, row in zip(stamps, self.frame["load_type"].tolist(), values)
+        ]
+
+    def cost(self, tariff: Tariff) -> dict:
+        """The day's energy charge, peak and CO2 priced from the point forecast (a copy: callers may pop)."""
+        if tariff.label not in self.costs:
+            self.costs[tariff.label] = service.day_cost(self.frame, column="usage_kwh", tariff=tariff)
+        return dict(self.costs[tariff.label])
 
 
 @dataclass
@@ -56,6 +83,7 @@ class Copilot:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _tariff: Tariff | None = field(default=None, init=False)
     _priced: tuple[str, str, service.PricedHistory] | None = field(default=None, init=False)
+    _forecasts: OrderedDict[tuple, DayForecast] = field(default_factory=OrderedDict, init=False)
 
     # --- what every answer stands on ------------------------------------------------------
 
@@ -94,43 +122,49 @@ class Copilot:
         """
         served = self.champions.require(FORECASTER_MODEL_NAME)
         history, version = self.history.snapshot()
+        key = (served.name, served.version, served.run_id, version, day)
+        with self._lock:
+            if (cached := self._forecasts.get(key)) is not None:
+                self._forecasts.move_to_end(key)
+                return cached
         prepared = clean_history.forecast_input(history, day)
         # The features need the history rows (lags); the models only the day's own 96 rows.
         features = served.features.transform(prepared.frame).iloc[-schema.INTERVALS_PER_DAY:]
         rows = prepared.frame.iloc[-schema.INTERVALS_PER_DAY:]
+        bands = hasattr(served.regressor, "predict_with_quantiles")
+        if bands:  # one pass: the bands are built around the point forecast
+            point, quantiles = served.regressor.predict_with_quantiles(features)
+        else:
+            point = served.regressor.predict(features)
         frame = pd.DataFrame(
             {
                 schema.TIMESTAMP: rows[schema.TIMESTAMP].to_numpy(),
-                "usage_kwh": served.regressor.predict(features),
+                "usage_kwh": point,
                 "load_type": rows["load_type"].to_numpy(),
             }
         )
-        bands = hasattr(served.regressor, "predict_quantiles")
         if bands:
-            quantiles = served.regressor.predict_quantiles(features)
             for column in QUANTILE_COLUMNS:
                 frame[column] = np.asarray(quantiles[column], dtype=float)
-        return DayForecast(
+        forecast = DayForecast(
             frame, served, prepared.load_type_source, prepared.history_days, prepared.history_missing_intervals, bands, version
         )
+        with self._lock:
+            self._forecasts[key] = forecast
+            while len(self._forecasts) > FORECAST_CACHE_DAYS:
+                self._forecasts.popitem(last=False)
+        return forecast
 
     def forecast(self, day: dt.date, cap_kw: float | None = None) -> tuple[dict, LoadedModel]:
         """The day's intervals (with bands), its cost and peak priced from the point forecast, and with
         `cap_kw` the probability that each interval's demand exceeds the cap."""
         forecast = self.day_forecast(day)
-        columns = ["usage_kwh", *(QUANTILE_COLUMNS if forecast.bands else ())]
-        intervals = [
-            {"timestamp": ts.isoformat(), "load_type": load, **{c: float(v) for c, v in zip(columns, values)}}
-            for ts, load, *values in zip(
-                forecast.frame[schema.TIMESTAMP].map(pd.Timestamp), forecast.frame["load_type"], *(forecast.frame[c] for c in columns)
-            )
-        ]
         body = {
             "day": day.isoformat(),
             "load_type_source": forecast.load_type_source,
             "history_days": forecast.history_days,
             "history_missing_intervals": forecast.history_missing_intervals,
-            "intervals": intervals,
+            "intervals": forecast.intervals(),
             "bands": forecast.bands,
             "cost": None,
             "peak_risk": None,
@@ -143,7 +177,7 @@ class Copilot:
             if cap_kw is not None:
                 raise
             return body, forecast.served  # the forecast stands without a tariff; only its pricing is missing
-        cost = service.day_cost(forecast.frame, column="usage_kwh", tariff=tariff)
+        cost = forecast.cost(tariff)
         body["tariff"] = cost.pop("tariff")
         body["cost"] = cost
         body["lineage"]["tariff_version"] = tariff.label

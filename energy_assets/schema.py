@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 # --- the raw UCI file ------------------------------------------------------------------------
@@ -137,6 +138,13 @@ DTYPES: dict[str, str] = {
 WEEKDAYS: tuple[str, ...] = CATEGORIES["day_of_week"]
 
 
+def as_timestamps(values) -> pd.Series:
+    """`values` as a datetime Series; values that already are datetimes are not parsed again
+    (pd.to_datetime re-checks every element, which the API's per-request paths cannot afford)."""
+    series = pd.Series(values)
+    return series if pd.api.types.is_datetime64_dtype(series) else pd.Series(pd.to_datetime(series))
+
+
 def interval_day(timestamps: pd.Series | pd.DatetimeIndex) -> pd.Series:
     """The calendar day an interval belongs to: its start's date (the 00:00 reading ends the day before)."""
     ts = pd.Series(timestamps)
@@ -145,14 +153,15 @@ def interval_day(timestamps: pd.Series | pd.DatetimeIndex) -> pd.Series:
 
 def calendar_columns(timestamps: pd.Series) -> pd.DataFrame:
     """nsm, day_of_week and week_status as the plant's meters derive them from an interval's end time."""
-    ts = pd.Series(pd.to_datetime(timestamps)).reset_index(drop=True)
-    day = interval_day(ts)
-    names = day.dt.dayofweek.map(dict(enumerate(WEEKDAYS)))
+    ts = as_timestamps(timestamps).to_numpy(dtype="datetime64[ns]")
+    midnight = ts.astype("datetime64[D]")
+    start_day = (ts - INTERVAL.to_timedelta64()).astype("datetime64[D]")
+    day_of_week = (start_day.astype("int64") + 3) % 7  # 1970-01-01 was a Thursday (3)
     return pd.DataFrame(
         {
-            "nsm": (ts - ts.dt.normalize()).dt.total_seconds().astype("int64"),
-            "day_of_week": names,
-            "week_status": names.map(lambda d: "Weekend" if d in ("Saturday", "Sunday") else "Weekday"),
+            "nsm": ((ts - midnight) // pd.Timedelta(seconds=1).to_timedelta64()).astype("int64"),
+            "day_of_week": np.asarray(WEEKDAYS, dtype=object)[day_of_week],
+            "week_status": np.asarray(["Weekday", "Weekend"], dtype=object)[(day_of_week >= 5).astype(int)],
         }
     )
 

@@ -81,7 +81,7 @@ def test_every_day_s_features_are_the_same_when_later_usage_is_unknown(readings)
 
 
 def test_predictions_of_a_day_ignore_its_own_and_later_usage(readings):
-    params = replace(ForecasterParams(), max_iter=30, quantile_max_iter=30, calibration_days=14)
+    params = replace(ForecasterParams(), max_iter=30, calibration_months=1)
     train = readings[_day(readings) < FORECAST_DAY]
     model = fit_day_ahead_forecaster(train, params)
     on_day = _day(readings) == FORECAST_DAY

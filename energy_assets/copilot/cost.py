@@ -68,7 +68,7 @@ def interval_frame(frame: pd.DataFrame, *, field: str = "readings") -> pd.DataFr
     if frame.empty:
         raise CopilotInputError(field, "no readings")
     try:
-        timestamps = pd.to_datetime(frame[schema.TIMESTAMP])
+        timestamps = schema.as_timestamps(frame[schema.TIMESTAMP])
     except (ValueError, TypeError) as error:
         raise CopilotInputError(f"{field}.{schema.TIMESTAMP}", f"unparsable timestamp ({error})") from error
     if timestamps.isna().any():
@@ -98,17 +98,24 @@ def priced_intervals(frame: pd.DataFrame, tariff: Tariff) -> pd.DataFrame:
     month_numbers = starts.year.to_numpy() * 12 + starts.month.to_numpy() - 1
     unique = np.unique(month_numbers)
     names = {m: f"{m // 12:04d}-{m % 12 + 1:02d}" for m in unique}
-    readings["month"] = pd.Categorical.from_codes(np.searchsorted(unique, month_numbers), [names[m] for m in unique])
-    readings["month_index"] = month_numbers
-    readings["day"] = starts.normalize()
-    readings["slot"] = (starts.hour.to_numpy() * 60 + starts.minute.to_numpy()) // 15
-    readings["hour"] = hours
-    readings["season"] = np.asarray(tariff.seasons)[seasons]
-    readings["period"] = np.asarray(PERIODS)[periods]
-    readings["rate"] = tariff.rates[seasons, periods]
-    readings["energy_charge"] = readings[schema.TARGET] * readings["rate"]
-    readings["demand_kw"] = readings[schema.TARGET] / INTERVAL_HOURS
-    return readings
+    usage = readings[schema.TARGET].to_numpy()
+    rate = tariff.rates[seasons, periods]
+    # Built in one go: a column at a time costs a block insert each, on every forecast the API prices.
+    return pd.DataFrame(
+        {
+            **{column: readings[column].to_numpy() for column in readings.columns},
+            "month": pd.Categorical.from_codes(np.searchsorted(unique, month_numbers), [names[m] for m in unique]),
+            "month_index": month_numbers,
+            "day": starts.normalize(),
+            "slot": (starts.hour.to_numpy() * 60 + starts.minute.to_numpy()) // 15,
+            "hour": hours,
+            "season": np.asarray(tariff.seasons, dtype=object)[seasons],
+            "period": np.asarray(PERIODS, dtype=object)[periods],
+            "rate": rate,
+            "energy_charge": usage * rate,
+            "demand_kw": usage / INTERVAL_HOURS,
+        }
+    )
 
 
 def _average_pf(kwh: float, kvarh: float) -> float:

@@ -10,9 +10,12 @@ filled with those numbers. The result is a JSON-able dict.
 - **Typical day of the same kind**: the kind as the forecaster defines it (planned off day,
   working Saturday, working Sunday, working weekday; `features.transformers.kind_of_days`); the
   typical value is the mean over the last `TYPICAL_DAYS` earlier days of that kind, slot by slot.
+- **Forecast band**: the forecaster's 80 % band is built around its point forecast, so the point
+  always lies inside the band shown with it (`training.bands`).
 - **Contributions**: SHAP values (TreeExplainer, exact for the boosted trees) of the point
-  forecast at the peak: how many kWh each feature moved that interval's forecast away from the
-  model's average forecast.
+  forecast at the peak: how far each feature moved that interval's forecast from the model's
+  average forecast. The Poisson-loss forecaster adds them on the log scale, so each is also given
+  as the factor it multiplied the forecast by (see `_contributions`).
 - **Tariff period**: `load_type` is the utility's time-of-use period of the interval.
 - **Power factor**: the lagging and leading power factor readings of the peak interval.
 """
@@ -20,6 +23,7 @@ filled with those numbers. The result is a JSON-able dict.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
@@ -31,6 +35,8 @@ TYPICAL_DAYS = 4  # earlier days of the same kind averaged into the typical day
 HISTORY_DAYS = 28  # whole days of readings the forecaster needs before a day
 WINDOW_DAYS = 56  # days of readings before the day handed to the forecaster and the typical day
 TOP_CONTRIBUTIONS = 5
+# Losses whose boosted model predicts exp(raw score): SHAP adds up on the log scale there.
+LOG_LINK_LOSSES = ("poisson", "gamma")
 PERIOD_NAMES = {"Light_Load": "light-load", "Medium_Load": "mid-load", "Maximum_Load": "maximum-load"}
 KIND_NAMES = {"off": "planned off day", "saturday": "working Saturday", "sunday": "working Sunday", "weekday": "working weekday"}
 
@@ -93,8 +99,11 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
     frame = pd.concat([history, today], ignore_index=True)[list(schema.COLUMNS)]
     features = forecaster.named_steps["features"].transform(frame).iloc[len(history):].reset_index(drop=True)
     regressor = forecaster.named_steps["regressor"]
-    forecast = np.asarray(regressor.predict(features), dtype=float)
-    bands = regressor.predict_quantiles(features).reset_index(drop=True) if hasattr(regressor, "predict_quantiles") else None
+    if hasattr(regressor, "predict_with_quantiles"):  # the band is built around this same point forecast
+        point, quantiles = regressor.predict_with_quantiles(features)
+        forecast, bands = np.asarray(point, dtype=float), quantiles.reset_index(drop=True)
+    else:
+        forecast, bands = np.asarray(regressor.predict(features), dtype=float), None
 
     frame_days = schema.interval_day(frame[schema.TIMESTAMP]).set_axis(frame.index)
     kinds = kind_of_days(planned_off_days(frame["load_type"], frame_days))
@@ -155,7 +164,7 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
     top = contributions["features"][:3]
     contribution_sentence = (
         f"Against the model's average forecast of {contributions['base_value_kwh']:.2f} kWh, the forecast at the peak was moved most by "
-        + ", ".join(f"{c['feature']} = {_value_text(c['value'])} ({c['contribution_kwh']:+.2f} kWh)" for c in top)
+        + ", ".join(f"{c['feature']} = {_value_text(c['value'])} ({_factor_text(c)}{c['contribution_kwh']:+.2f} kWh)" for c in top)
         + "."
     )
     period_sentence = f"The peak fell in the {PERIOD_NAMES.get(period, period)} time-of-use period ({period})."
@@ -187,30 +196,46 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
     }
 
 
+def _factor_text(contribution: dict) -> str:
+    return f"x{contribution['factor']:.2f}, " if "factor" in contribution else ""
+
+
 def _value_text(value: float | None) -> str:
     return "missing" if value is None else f"{value:.2f}"
 
 
 def _contributions(regressor, row: pd.DataFrame) -> dict:
-    """SHAP values of the point forecast for one featurized row, largest magnitude first."""
+    """SHAP values of the point forecast for one featurized row, largest magnitude first.
+
+    A log-link model (Poisson loss) adds its SHAP values on the log scale: forecast =
+    exp(base) * product of exp(value). Each feature then gets that exact `factor`, and its
+    `contribution_kwh` is its share, in proportion to its log-scale value, of forecast - exp(base),
+    so the kWh contributions still add up from the base to the forecast.
+    """
     import shap
 
     model = getattr(regressor, "point_model_", regressor)
     explainer = shap.TreeExplainer(model)
     values = np.asarray(explainer.shap_values(row))[0]
     base = float(np.ravel(explainer.expected_value)[0])
+    log_link = getattr(model, "loss", "squared_error") in LOG_LINK_LOSSES
+    if log_link:
+        base_kwh, forecast_kwh = math.exp(base), math.exp(base + values.sum())
+        total = values.sum()
+        kwh = values * ((forecast_kwh - base_kwh) / total) if total != 0 else np.zeros_like(values)
+    else:
+        base_kwh, forecast_kwh, kwh = base, float(base + values.sum()), values
     order = np.argsort(-np.abs(values))
     features = [
         {
             "feature": str(row.columns[i]),
             "value": None if pd.isna(row.iloc[0, i]) else float(row.iloc[0, i]),
-            "contribution_kwh": float(values[i]),
+            "contribution_kwh": float(kwh[i]),
+            **({"factor": math.exp(float(values[i]))} if log_link else {}),
         }
         for i in order[:TOP_CONTRIBUTIONS]
     ]
-    return {
-        "method": "SHAP TreeExplainer on the point forecast",
-        "base_value_kwh": base,
-        "forecast_kwh": float(base + values.sum()),
-        "features": features,
-    }
+    method = "SHAP TreeExplainer on the point forecast"
+    if log_link:
+        method += " (log scale: factor = exp(SHAP value); kWh in proportion to the log-scale values)"
+    return {"method": method, "base_value_kwh": base_kwh, "forecast_kwh": forecast_kwh, "features": features}

@@ -67,19 +67,20 @@ class EstimatorFeatures(TransformerMixin, BaseEstimator):
         return np.asarray(self.feature_names_, dtype=object)
 
 
-def _previous_days_of_kind(kind_by_day: pd.Series, count: int) -> list[dict[pd.Timestamp, pd.Timestamp]]:
-    """For every day, its `count` most recent earlier days of the same kind (newest first; NaT if fewer).
+def _previous_days_of_kind(kinds: np.ndarray, count: int) -> np.ndarray:
+    """For each day (in time order), the positions of its `count` most recent earlier days of the same
+    kind, newest first (-1 if fewer): shape (days, count).
 
     Only days strictly before a day are looked at, so what a day maps to is known at the end of
     the day before it. The kind comes from the planned schedule, which is known in advance.
     """
-    previous: list[dict[pd.Timestamp, pd.Timestamp]] = [{} for _ in range(count)]
-    seen: dict[object, list[pd.Timestamp]] = {}
-    for d in kind_by_day.index.sort_values():
-        earlier = seen.setdefault(kind_by_day[d], [])
-        for k in range(count):
-            previous[k][d] = earlier[-1 - k] if k < len(earlier) else pd.NaT
-        earlier.append(d)
+    previous = np.full((len(kinds), count), -1, dtype=np.int64)
+    seen: dict[object, list[int]] = {}
+    for position, kind in enumerate(kinds):
+        earlier = seen.setdefault(kind, [])
+        for k in range(min(count, len(earlier))):
+            previous[position, k] = earlier[-1 - k]
+        earlier.append(position)
     return previous
 
 
@@ -94,8 +95,9 @@ def kind_of_days(off_by_day: pd.Series) -> pd.Series:
     Working Saturdays and Sundays run lighter shifts than working weekdays, so the finer kind
     finds a closer twin than off/working alone. Known a day ahead: it comes from the plan.
     """
-    working = off_by_day.index.dayofweek.map({5: "saturday", 6: "sunday"}).fillna("weekday")
-    return pd.Series(np.where(off_by_day, "off", working), index=off_by_day.index)
+    weekday = off_by_day.index.dayofweek.to_numpy()
+    working = np.where(weekday == 5, "saturday", np.where(weekday == 6, "sunday", "weekday"))
+    return pd.Series(np.where(off_by_day.to_numpy(dtype=bool), "off", working), index=off_by_day.index)
 
 
 class DayAheadFeatures(TransformerMixin, BaseEstimator):
@@ -131,46 +133,76 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        ts = pd.Series(pd.to_datetime(X[schema.TIMESTAMP]).to_numpy(), index=X.index)
-        day = schema.interval_day(ts).set_axis(X.index)
-        slot = ((ts - schema.INTERVAL - day) / schema.INTERVAL).astype(int)
+        # Vectorized over a (day, slot) grid of usage: the API featurizes 42 days of history per
+        # forecast, so this runs on every request. Days are integer positions on a calendar grid
+        # from the frame's first day, so "n days earlier" is a row offset, not a timestamp lookup.
+        timestamps = X[schema.TIMESTAMP]
+        if not pd.api.types.is_datetime64_dtype(timestamps):
+            timestamps = pd.to_datetime(timestamps)
+        ts = timestamps.to_numpy(dtype="datetime64[ns]")
+        start = ts - schema.INTERVAL.to_timedelta64()
+        day_ns = start.astype("datetime64[D]")
+        first_day = day_ns.min() if len(ts) else np.datetime64("1970-01-01", "D")
+        day = (day_ns - first_day).astype(np.int64)  # calendar day index of each row
+        slot = ((start - day_ns.astype("datetime64[ns]")) // schema.INTERVAL.to_timedelta64()).astype(np.int64)
+        n_days = int(day.max()) + 1 if len(ts) else 0
 
-        usage = pd.Series(X[schema.TARGET].astype(float).to_numpy(), index=ts.to_numpy()).dropna()
-        usage = usage[~usage.index.duplicated(keep="last")]
-        daily_mean = usage.groupby(schema.interval_day(usage.index.to_series()).to_numpy()).mean()
-
-        off_by_day = planned_off_days(X["load_type"], day)
-        same_type_day = pd.to_datetime(day.map(_previous_days_of_kind(off_by_day, 1)[0]))
-        kind_by_day = kind_of_days(off_by_day)
-        same_kind_days = [pd.to_datetime(day.map(p)) for p in _previous_days_of_kind(kind_by_day, self.same_kind_days)]
-
-        def usage_days_ago(n: int) -> np.ndarray:
-            return usage.reindex(ts - pd.Timedelta(days=n)).to_numpy()
-
-        out = pd.DataFrame(index=X.index)
-        out["slot"] = slot.astype(float)
-        out["day_of_week_code"] = day.dt.dayofweek.astype(float)
-        out["load_type_code"] = X["load_type"].map(LOAD_CODES).astype(float)
-        out["is_planned_off_day"] = day.map(off_by_day).astype(float)
-        out["was_off_day_before"] = (day - pd.Timedelta(days=1)).map(off_by_day).astype(float)
-        out["usage_1d_ago"] = usage_days_ago(1)
-        out["usage_7d_ago"] = usage_days_ago(7)
+        # Usage by (day, slot); rows without usage leave NaN, and of duplicate readings the last wins.
+        usage = np.full((n_days, schema.INTERVALS_PER_DAY), np.nan)
+        value = X[schema.TARGET].to_numpy(dtype=float)
+        known = ~np.isnan(value)
+        usage[day[known], slot[known]] = value[known]
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all four weeks missing -> NaN, as wanted
-            out["same_slot_mean_4w"] = np.nanmean(np.stack([usage_days_ago(7 * k) for k in range(1, 5)]), axis=0)
-        out["day_mean_1d_ago"] = daily_mean.reindex(day - pd.Timedelta(days=1)).to_numpy()
-        out["day_mean_7d_ago"] = daily_mean.reindex(day - pd.Timedelta(days=7)).to_numpy()
-        same_slot_ts = same_type_day + schema.INTERVAL * (slot + 1)
-        out["same_type_day_usage"] = usage.reindex(same_slot_ts).to_numpy()
-        out["same_type_day_mean"] = daily_mean.reindex(same_type_day).to_numpy()
-        same_kind_usage = np.stack([usage.reindex(d + schema.INTERVAL * (slot + 1)).to_numpy() for d in same_kind_days])
-        same_kind_means = np.stack([daily_mean.reindex(d).to_numpy() for d in same_kind_days])
-        out["same_kind_day_usage"] = same_kind_usage[0]
+            warnings.simplefilter("ignore", RuntimeWarning)  # a day without usage has no mean: NaN, as wanted
+            daily_mean = np.nanmean(usage, axis=1)
+
+        def at(grid: np.ndarray, days: np.ndarray, slots: np.ndarray | None = None) -> np.ndarray:
+            """grid[days(, slots)], NaN where a day is before the frame or absent (-1 positions included)."""
+            inside = (days >= 0) & (days < n_days)
+            safe = np.where(inside, days, 0)
+            got = grid[safe] if slots is None else grid[safe, slots]
+            return np.where(inside, got, np.nan)
+
+        # Per day present in the frame (in time order): planned off day and kind, from the plan.
+        present, row_day = np.unique(day, return_inverse=True)
+        off = np.ones(len(present), dtype=bool)
+        np.logical_and.at(off, row_day, X["load_type"].to_numpy() == OFF_LOAD)
+        dates = pd.DatetimeIndex(first_day + present.astype("timedelta64[D]"))
+        kinds = kind_of_days(pd.Series(off, index=dates)).to_numpy()
+        off_on = np.full(n_days, np.nan)
+        off_on[present] = off
+        # Previous present day of the same off/working type, and the last days of the same kind
+        # (positions among the present days -> calendar day index per row, -1 where none).
+        def calendar_days(positions: np.ndarray) -> np.ndarray:
+            return np.where(positions >= 0, present[positions], -1)[row_day]
+
+        same_type = calendar_days(_previous_days_of_kind(off, 1)[:, 0])
+        same_kind = calendar_days(_previous_days_of_kind(kinds, self.same_kind_days))
+
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # no earlier day of the kind -> NaN, as wanted
-            out["same_kind_slot_mean_3d"] = np.nanmean(same_kind_usage, axis=0)
-            out["same_kind_day_mean_3d"] = np.nanmean(same_kind_means, axis=0)
-        return out
+            warnings.simplefilter("ignore", RuntimeWarning)  # all weeks / every earlier day of the kind missing -> NaN, as wanted
+            same_slot_mean_4w = np.nanmean(np.stack([at(usage, day - 7 * k, slot) for k in range(1, 5)]), axis=0)
+            same_kind_usage = np.stack([at(usage, same_kind[:, k], slot) for k in range(self.same_kind_days)])
+            same_kind_means = np.stack([at(daily_mean, same_kind[:, k]) for k in range(self.same_kind_days)])
+            same_kind_slot_mean, same_kind_day_mean = np.nanmean(same_kind_usage, axis=0), np.nanmean(same_kind_means, axis=0)
+        columns = {
+            "slot": slot.astype(float),
+            "day_of_week_code": ((day_ns.astype(np.int64) + 3) % 7).astype(float),  # 1970-01-01 was a Thursday (3)
+            "load_type_code": X["load_type"].map(LOAD_CODES).to_numpy(dtype=float),
+            "is_planned_off_day": off_on[day],
+            "was_off_day_before": at(off_on, day - 1),
+            "usage_1d_ago": at(usage, day - 1, slot),
+            "usage_7d_ago": at(usage, day - 7, slot),
+            "same_slot_mean_4w": same_slot_mean_4w,
+            "day_mean_1d_ago": at(daily_mean, day - 1),
+            "day_mean_7d_ago": at(daily_mean, day - 7),
+            "same_type_day_usage": at(usage, same_type, slot),
+            "same_type_day_mean": at(daily_mean, same_type),
+            "same_kind_day_usage": same_kind_usage[0],
+            "same_kind_slot_mean_3d": same_kind_slot_mean,
+            "same_kind_day_mean_3d": same_kind_day_mean,
+        }
+        return pd.DataFrame(columns, index=X.index)
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(self.feature_names_, dtype=object)

@@ -39,22 +39,18 @@ def gaps_between(timestamps: pd.Series, start: pd.Timestamp | None = None, end: 
 
     With `start` or `end` beyond the data, the missing stretch at that edge counts as a gap too.
     """
-    ts = pd.Series(pd.to_datetime(timestamps)).drop_duplicates().sort_values().reset_index(drop=True)
+    ts = np.unique(schema.as_timestamps(timestamps).to_numpy(dtype="datetime64[ns]"))  # sorted, distinct (NaT last)
+    interval = schema.INTERVAL.to_timedelta64()
     if start is not None:
-        ts = ts[ts >= start]
+        ts = ts[ts >= start.to_datetime64()]
     if end is not None:
-        ts = ts[ts <= end]
-    edges = pd.concat(
-        [
-            pd.Series([start - schema.INTERVAL] if start is not None else [], dtype="datetime64[ns]"),
-            ts,
-            pd.Series([end + schema.INTERVAL] if end is not None else [], dtype="datetime64[ns]"),
-        ],
-        ignore_index=True,
-    )
-    step = edges.diff()
-    at = np.flatnonzero((step > schema.INTERVAL).to_numpy())
-    return [Gap(edges[i - 1], edges[i], int(step[i] / schema.INTERVAL) - 1) for i in at]
+        ts = ts[ts <= end.to_datetime64()]
+    before = [(start - schema.INTERVAL).to_datetime64()] if start is not None else []
+    after = [(end + schema.INTERVAL).to_datetime64()] if end is not None else []
+    edges = np.concatenate([np.array(before, dtype="datetime64[ns]"), ts, np.array(after, dtype="datetime64[ns]")])
+    step = np.diff(edges)
+    at = np.flatnonzero(step > interval) + 1
+    return [Gap(pd.Timestamp(edges[i - 1]), pd.Timestamp(edges[i]), int(step[i - 1] // interval) - 1) for i in at]
 
 
 def expected_intervals(start: pd.Timestamp, end: pd.Timestamp) -> int:

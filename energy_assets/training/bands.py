@@ -1,23 +1,33 @@
-"""Calibrated forecast bands: conformalized quantile regression that travels inside the registered forecaster.
+"""Calibrated forecast bands around the point forecast, conformalized on rolling-origin residuals.
 
 `BandedForecastRegressor` is the forecaster pipeline's last step. `predict` returns the point
-forecast (a squared-error boosted model, as before); `predict_quantiles` returns the quantiles
-p025, p10, p50, p90 and p975 of each interval, so the bands come from the same featurized rows as
-the point forecast and serving cannot skew from the backtest.
+forecast (a boosted model); `predict_quantiles` returns the quantiles p025, p10, p50, p90 and p975
+of each interval, built around that same point forecast from the same featurized rows, so the
+bands cannot disagree with the point and serving cannot skew from the backtest.
 
-How the quantiles are made (conformalized quantile regression, Romano, Patterson and Candès,
-"Conformalized Quantile Regression", NeurIPS 2019, in its per-quantile form):
+How the quantiles are made (split conformal prediction on out-of-sample residuals, with the
+calibration folds taken in time order, the way a forecaster meets new data):
 
-1. One scikit-learn `HistGradientBoostingRegressor(loss="quantile")` per quantile is fitted on the
-   training rows *before* a calibration tail (the last weeks of the training period).
-2. On the calibration tail, for quantile q the scores s = y - q_hat(x) are computed, and the
-   q-quantile of those scores (with the finite-sample correction ceil((n + 1) q) / n, or
-   floor((n + 1) q) / n below the median) becomes an additive offset of that quantile. A model
-   that covers too little on unseen days is widened by exactly what it missed there.
-3. The corrected quantiles are sorted per row (monotone rearrangement, Chernozhukov,
-   Fernández-Val and Galichon, Econometrica 2010), so p025 <= p10 <= p50 <= p90 <= p975 always.
+1. The last K months of the training period are calibration folds. For fold k a point model is
+   fitted on every training row before it and forecasts the fold: its residuals y - y_hat are
+   genuinely out of sample, and come from a model that, like the final one, forecasts a month it
+   has not seen (rolling-origin, as in Vovk's inductive conformal predictors applied fold by fold).
+2. Each residual is divided by a local scale s = max(y_hat, 0) + `band_scale_kwh` (a normalized
+   nonconformity score, Papadopoulos et al., "Normalized nonconformity measures for regression
+   conformal prediction", 2008; Lei et al., JASA 2018): the plant's errors grow with its load, so a
+   busy interval gets a wider band than a quiet night. With `band_scale_kwh=None` the score is the
+   plain residual.
+3. Optionally per group of rows (`band_groups`, feature columns such as the planned load type:
+   Mondrian conformal prediction, Vovk et al. 2005) the q-quantile of the scores at the
+   split-conformal rank (ceil((n + 1) q) above the median, floor((n + 1) q) below) becomes that
+   quantile's offset; a group with fewer than `min_group_rows` calibration rows uses the pooled
+   scores.
+4. Quantile q of a row = y_hat + s * offset_q, clipped at 0 kWh (usage is never negative), sorted
+   so p025 <= p10 <= p50 <= p90 <= p975, then widened where needed so that
+   p10 <= y_hat <= p90: the 80 % band always contains the point forecast it is built around.
 
-The calibration tail lies inside the training period, so the holdout is never used to calibrate.
+The final point model is fitted on every training row. The calibration folds lie inside the
+training period, so the holdout is never used to calibrate.
 """
 
 from __future__ import annotations
@@ -37,6 +47,8 @@ QUANTILES: tuple[float, ...] = (0.025, 0.1, 0.5, 0.9, 0.975)
 QUANTILE_COLUMNS: tuple[str, ...] = ("p025", "p10", "p50", "p90", "p975")
 # The central bands and the quantile columns bounding them: nominal coverage -> (lower, upper).
 BANDS: dict[float, tuple[str, str]] = {0.80: ("p10", "p90"), 0.95: ("p025", "p975")}
+# The columns of the 80 % band, which must contain the point forecast.
+_LOWER_80, _UPPER_80 = QUANTILE_COLUMNS.index("p10"), QUANTILE_COLUMNS.index("p90")
 
 
 class CalibrationError(ValueError):
@@ -44,10 +56,10 @@ class CalibrationError(ValueError):
 
 
 def conformal_offset(scores: np.ndarray, quantile: float) -> float:
-    """The additive correction of a `quantile` model from its calibration scores y - q_hat(x).
+    """The offset of a `quantile` from calibration scores: their split-conformal finite-sample quantile.
 
     Above the median the ceil((n + 1) q)-th smallest score (clipped to the largest), below it the
-    floor((n + 1) q)-th (clipped to the smallest): the split-conformal finite-sample rank.
+    floor((n + 1) q)-th (clipped to the smallest).
     """
     ordered = np.sort(np.asarray(scores, dtype=float))
     n = len(ordered)
@@ -57,26 +69,66 @@ def conformal_offset(scores: np.ndarray, quantile: float) -> float:
     return float(ordered[min(max(rank, 1), n) - 1])
 
 
-class BandedForecastRegressor(RegressorMixin, BaseEstimator):
-    """Point forecast plus conformalized quantiles of the same featurized rows.
+def band_scale(point: np.ndarray, scale_kwh: float | None) -> np.ndarray:
+    """The local scale of the nonconformity score: max(point, 0) + scale_kwh, or 1 for plain residuals."""
+    point = np.asarray(point, dtype=float)
+    return np.ones_like(point) if scale_kwh is None else np.maximum(point, 0.0) + scale_kwh
 
-    Parameters of the point model keep their names; `quantile_*` configure the quantile models.
-    `fit(X, y, sample_weight=None, calibration=None)`: `calibration` is a boolean mask of the rows
-    (the most recent part of the training period) that calibrate the quantiles; the quantile models
-    never see them. The point model is fitted on every row with positive weight.
+
+def group_keys(X: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """The Mondrian group of each row: the values of `columns` (a (rows, 0) array without groups)."""
+    if not columns:
+        return np.empty((len(X), 0))
+    missing = [c for c in columns if c not in getattr(X, "columns", [])]
+    if missing:
+        raise CalibrationError(f"band_groups: {missing} are not feature columns")
+    return np.nan_to_num(X[list(columns)].to_numpy(dtype=float), nan=-1.0)
+
+
+def calibrate(scores: np.ndarray, keys: np.ndarray, min_group_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pooled offsets, group keys, offsets per group): the conformal offset of every quantile from `scores`."""
+    pooled = np.array([conformal_offset(scores, q) for q in QUANTILES])
+    groups = np.unique(keys, axis=0) if keys.shape[1] else np.empty((0, 0))
+    kept, offsets = [], []
+    for key in groups:
+        own = (keys == key).all(axis=1)
+        if own.sum() >= min_group_rows:
+            kept.append(key)
+            offsets.append([conformal_offset(scores[own], q) for q in QUANTILES])
+    width = keys.shape[1]
+    return pooled, np.array(kept, dtype=float).reshape(len(kept), width), np.array(offsets, dtype=float).reshape(len(kept), len(QUANTILES))
+
+
+def banded(point: np.ndarray, scale: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Quantiles (rows, 5) = point + scale * offsets, clipped at 0, sorted, and holding the point inside p10..p90."""
+    point = np.asarray(point, dtype=float)
+    values = np.sort(np.maximum(point[:, None] + scale[:, None] * offsets, 0.0), axis=1)
+    values[:, : _LOWER_80 + 1] = np.minimum(values[:, : _LOWER_80 + 1], point[:, None])
+    values[:, _UPPER_80:] = np.maximum(values[:, _UPPER_80:], point[:, None])
+    return values
+
+
+class BandedForecastRegressor(RegressorMixin, BaseEstimator):
+    """Point forecast plus conformal quantiles around it, from the same featurized rows.
+
+    `fit(X, y, sample_weight=None, calibration=None)`: `calibration` gives each row its calibration
+    fold: 0 for rows before the folds, 1..K for the K folds in time order (the last months of the
+    training period; a boolean mask is one fold). Fold k is forecast by a point model fitted on the
+    rows of folds below k, and its residuals calibrate the bands. The returned point model is fitted
+    on every row with positive weight.
     """
 
     def __init__(
         self,
-        max_iter: int = 300,
+        max_iter: int = 150,
         learning_rate: float = 0.05,
         max_depth: int | None = 4,
         min_samples_leaf: int = 500,
         l2_regularization: float = 1.0,
-        quantile_max_iter: int = 200,
-        quantile_learning_rate: float = 0.05,
-        quantile_max_depth: int | None = 4,
-        quantile_min_samples_leaf: int = 500,
+        loss: str = "poisson",
+        band_scale_kwh: float | None = 2.0,
+        band_groups: tuple[str, ...] = (),
+        min_group_rows: int = 500,
         random_state: int | None = 42,
     ):
         self.max_iter = max_iter
@@ -84,14 +136,15 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
-        self.quantile_max_iter = quantile_max_iter
-        self.quantile_learning_rate = quantile_learning_rate
-        self.quantile_max_depth = quantile_max_depth
-        self.quantile_min_samples_leaf = quantile_min_samples_leaf
+        self.loss = loss
+        self.band_scale_kwh = band_scale_kwh
+        self.band_groups = band_groups
+        self.min_group_rows = min_group_rows
         self.random_state = random_state
 
     def _point_model(self) -> HistGradientBoostingRegressor:
         return HistGradientBoostingRegressor(
+            loss=self.loss,
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             max_depth=self.max_depth,
@@ -100,65 +153,71 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
             random_state=self.random_state,
         )
 
-    def _quantile_model(self, quantile: float) -> HistGradientBoostingRegressor:
-        return HistGradientBoostingRegressor(
-            loss="quantile",
-            quantile=quantile,
-            max_iter=self.quantile_max_iter,
-            learning_rate=self.quantile_learning_rate,
-            max_depth=self.quantile_max_depth,
-            min_samples_leaf=self.quantile_min_samples_leaf,
-            random_state=self.random_state,
-        )
-
     def fit(self, X, y, sample_weight=None, calibration=None):
         y = np.asarray(y, dtype=float)
         weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if calibration is None:
             raise CalibrationError(
-                "calibration: a boolean mask of the most recent training rows is required to calibrate the bands"
+                "calibration: the calibration fold of every row (0 before the folds, 1..K for the last months) "
+                "is required to calibrate the bands"
             )
-        calibration = np.asarray(calibration, dtype=bool)
-        if calibration.shape != y.shape:
-            raise CalibrationError(f"calibration: {calibration.shape[0]} flags for {len(y)} rows")
+        folds = np.asarray(calibration).astype(int)
+        if folds.shape != y.shape:
+            raise CalibrationError(f"calibration: {folds.shape[0]} folds for {len(y)} rows")
+        if (folds < 0).any():
+            raise CalibrationError("calibration: folds must be 0 (before the folds) or 1..K")
         fitted = (weight > 0) & ~np.isnan(y)  # a row without its usage can neither fit nor calibrate
-        proper = fitted & ~calibration
-        held = fitted & calibration
-        if not proper.any() or not held.any():
-            raise CalibrationError(
-                f"calibration: {int(proper.sum())} rows to fit the quantiles and {int(held.sum())} to calibrate "
-                "them; both must be non-empty"
-            )
-        self.point_model_ = self._point_model().fit(X, y, sample_weight=weight)
-        rows = np.flatnonzero(proper)
-        self.quantile_models_ = [
-            self._quantile_model(q).fit(_take(X, rows), y[rows], sample_weight=weight[rows]) for q in QUANTILES
-        ]
-        held_rows = np.flatnonzero(held)
-        raw = self._raw_quantiles(_take(X, held_rows))
-        self.quantile_offsets_ = np.array(
-            [conformal_offset(y[held_rows] - raw[:, i], q) for i, q in enumerate(QUANTILES)]
+        residual_rows, out_of_sample = [], []
+        for fold in np.unique(folds[folds > 0]):
+            before, own = np.flatnonzero(fitted & (folds < fold)), np.flatnonzero(fitted & (folds == fold))
+            if len(before) == 0 or len(own) == 0:
+                raise CalibrationError(
+                    f"calibration: fold {fold} has {len(own)} rows to calibrate on and {len(before)} before it to fit on; "
+                    "both must be non-empty"
+                )
+            model = self._point_model().fit(_take(X, before), y[before], sample_weight=weight[before])
+            residual_rows.append(own)
+            out_of_sample.append(model.predict(_take(X, own)))
+        if not residual_rows:
+            raise CalibrationError("calibration: no calibration fold (every row is 0); mark the last months 1..K")
+        rows = np.concatenate(residual_rows)
+        predicted = np.concatenate(out_of_sample)
+        scores = (y[rows] - predicted) / band_scale(predicted, self.band_scale_kwh)
+        self.pooled_offsets_, self.group_keys_, self.group_offsets_ = calibrate(
+            scores, group_keys(_take(X, rows), tuple(self.band_groups)), self.min_group_rows
         )
-        self.calibration_rows_ = int(held.sum())
+        self.calibration_rows_ = int(len(rows))
+        self.point_model_ = self._point_model().fit(X, y, sample_weight=weight)
         self.n_features_in_ = self.point_model_.n_features_in_
         if hasattr(self.point_model_, "feature_names_in_"):
             self.feature_names_in_ = self.point_model_.feature_names_in_
         return self
 
-    def _raw_quantiles(self, X) -> np.ndarray:
-        return np.column_stack([model.predict(X) for model in self.quantile_models_])
-
     def predict(self, X) -> np.ndarray:
-        """The point forecast (the squared-error model): what `predicted` in the backtest holds."""
+        """The point forecast: what `predicted` in the backtest holds."""
         check_is_fitted(self, "point_model_")
         return self.point_model_.predict(X)
 
-    def predict_quantiles(self, X) -> pd.DataFrame:
-        """p025, p10, p50, p90, p975 of each row: conformalized, then sorted so they never cross."""
-        check_is_fitted(self, "quantile_offsets_")
-        values = np.sort(self._raw_quantiles(X) + self.quantile_offsets_, axis=1)
+    def _offsets(self, X) -> np.ndarray:
+        """The offsets of each row: its group's, or the pooled ones for rows of no calibrated group."""
+        offsets = np.tile(self.pooled_offsets_, (len(X), 1))
+        if len(self.group_keys_):
+            keys = group_keys(X, tuple(self.band_groups))
+            for key, own in zip(self.group_keys_, self.group_offsets_):
+                offsets[(keys == key).all(axis=1)] = own
+        return offsets
+
+    def predict_with_quantiles(self, X) -> tuple[np.ndarray, pd.DataFrame]:
+        """The point forecast and its quantiles in one pass over the point model."""
+        check_is_fitted(self, "pooled_offsets_")
+        point = self.predict(X)
+        values = banded(point, band_scale(point, self.band_scale_kwh), self._offsets(X))
         index = X.index if isinstance(X, pd.DataFrame) else None
-        return pd.DataFrame(values, columns=list(QUANTILE_COLUMNS), index=index)
+        return point, pd.DataFrame(values, columns=list(QUANTILE_COLUMNS), index=index)
+
+    def predict_quantiles(self, X) -> pd.DataFrame:
+        """p025, p10, p50, p90, p975 of each row, around the point forecast and never crossing."""
+        return self.predict_with_quantiles(X)[1]
 
 
 def _take(X, rows: np.ndarray):
@@ -177,9 +236,8 @@ def banded_backtest(pipeline, history: pd.DataFrame, target: pd.DataFrame) -> pd
     """
     frame = pd.concat([history, target], ignore_index=True)[list(schema.COLUMNS)]
     featurized = pipeline.named_steps["features"].transform(frame).iloc[len(history):]
-    regressor = pipeline.named_steps["regressor"]
-    point = evaluation.backtest_frame(target, regressor.predict(featurized))
-    return pd.concat([point, regressor.predict_quantiles(featurized).reset_index(drop=True)], axis=1)
+    predicted, quantiles = pipeline.named_steps["regressor"].predict_with_quantiles(featurized)
+    return pd.concat([evaluation.backtest_frame(target, predicted), quantiles.reset_index(drop=True)], axis=1)
 
 
 def pinball_loss(actual, predicted, quantile: float) -> float:

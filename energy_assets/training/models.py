@@ -32,23 +32,23 @@ class EstimatorParams:
 @dataclass(frozen=True)
 class ForecasterParams:
     # Chosen by rolling-origin validation inside Jan-Sep (bench/forecaster_selection.py,
-    # docs/models.md): shallower trees with bigger leaves generalize better across days, and
-    # 300 steps at 0.05 match 800 at 0.02 in a third of the training time.
-    max_iter: int = 300
+    # docs/models.md): shallow trees with big leaves generalize across days, and the Poisson loss
+    # (a log link: level x daily profile multiply) beat squared error there.
+    max_iter: int = 150
     learning_rate: float = 0.05
     max_depth: int = 4
     min_samples_leaf: int = 500
     l2_regularization: float = 1.0
+    loss: str = "poisson"
     seed: int = 42
     # Days of history a forecast needs before its first day (4 weeks of same-weekday lags).
     history_days: int = field(default=28)
-    # The quantile models of the bands (see training/bands.py) and the last days of the training
-    # period they are calibrated on (never fitted on).
-    quantile_max_iter: int = 200
-    quantile_learning_rate: float = 0.05
-    quantile_max_depth: int = 4
-    quantile_min_samples_leaf: int = 500
-    calibration_days: int = 56
+    # The bands (training/bands.py), chosen by the same validation: the last months of the training
+    # period whose rolling-origin residuals calibrate them, the kWh added to the point forecast to
+    # scale a residual, and the feature columns calibrated apart (none: per-group bands covered worse).
+    calibration_months: int = 2
+    band_scale_kwh: float | None = 2.0
+    band_groups: tuple[str, ...] = ()
 
 
 def build_usage_estimator(params: EstimatorParams) -> Pipeline:
@@ -71,8 +71,7 @@ def build_usage_estimator(params: EstimatorParams) -> Pipeline:
 
 # ForecasterParams fields that are BandedForecastRegressor parameters of the same name.
 _BANDED_SETTINGS = (
-    "max_iter", "learning_rate", "max_depth", "min_samples_leaf", "l2_regularization",
-    "quantile_max_iter", "quantile_learning_rate", "quantile_max_depth", "quantile_min_samples_leaf",
+    "max_iter", "learning_rate", "max_depth", "min_samples_leaf", "l2_regularization", "loss", "band_scale_kwh", "band_groups",
 )
 
 
@@ -111,17 +110,23 @@ def forecaster_training_rows(train: pd.DataFrame, params: ForecasterParams) -> n
     return (schema.interval_day(train[schema.TIMESTAMP]) >= first_day + pd.Timedelta(days=params.history_days)).to_numpy()
 
 
-def forecaster_calibration_rows(train: pd.DataFrame, params: ForecasterParams) -> np.ndarray:
-    """The last `calibration_days` days of the training period: they calibrate the bands, the quantile models never see them."""
+def forecaster_calibration_folds(train: pd.DataFrame, params: ForecasterParams) -> np.ndarray:
+    """Each row's calibration fold: 1..K for the last K = `calibration_months` calendar months of the
+    training period in time order (a partial last month counts as one), 0 for the rows before them.
+
+    Each fold is forecast by a model fitted on the rows before it; its residuals calibrate the bands.
+    """
     day = schema.interval_day(train[schema.TIMESTAMP])
-    return (day > day.max() - pd.Timedelta(days=params.calibration_days)).to_numpy()
+    month = (day.dt.year * 12 + day.dt.month).to_numpy()
+    months_before_last = month.max() - month
+    return np.where(months_before_last < params.calibration_months, params.calibration_months - months_before_last, 0)
 
 
 def fit_day_ahead_forecaster(train: pd.DataFrame, params: ForecasterParams):
-    """The forecaster fitted on `train` as the pipeline fits it: warm-up days unweighted, the tail calibrating the bands."""
+    """The forecaster fitted on `train` as the pipeline fits it: warm-up days unweighted, the last months calibrating the bands."""
     return build_day_ahead_forecaster(params).fit(
         train[list(schema.COLUMNS)],
         train[schema.TARGET],
         regressor__sample_weight=forecaster_training_rows(train, params).astype(float),
-        regressor__calibration=forecaster_calibration_rows(train, params),
+        regressor__calibration=forecaster_calibration_folds(train, params),
     )

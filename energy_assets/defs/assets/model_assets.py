@@ -54,15 +54,14 @@ class ForecasterConfig(dg.Config):
     max_iter: int = Field(default=ForecasterParams.max_iter, description="Boosting iterations.")
     learning_rate: float = Field(default=ForecasterParams.learning_rate)
     seed: int = Field(default=ForecasterParams.seed, description="Random seed: same data + code + seed = same model.")
-    quantile_max_iter: int = Field(default=ForecasterParams.quantile_max_iter, description="Boosting iterations of each quantile model of the bands.")
-    calibration_days: int = Field(
-        default=ForecasterParams.calibration_days, description="Last days of the training period that calibrate the bands (the quantile models never see them)."
+    calibration_months: int = Field(
+        default=ForecasterParams.calibration_months,
+        description="Last months of the training period whose rolling-origin forecast residuals calibrate the bands.",
     )
 
     def params(self) -> ForecasterParams:
         return ForecasterParams(
-            max_iter=self.max_iter, learning_rate=self.learning_rate, seed=self.seed,
-            quantile_max_iter=self.quantile_max_iter, calibration_days=self.calibration_days,
+            max_iter=self.max_iter, learning_rate=self.learning_rate, seed=self.seed, calibration_months=self.calibration_months
         )
 
 
