@@ -10,8 +10,8 @@ filled with those numbers. The result is a JSON-able dict.
 - **Typical day of the same kind**: the kind as the forecaster defines it (planned off day,
   working Saturday, working Sunday, working weekday; `features.transformers.kind_of_days`); the
   typical value is the mean over the last `TYPICAL_DAYS` earlier days of that kind, slot by slot.
-- **Contributions**: SHAP values (TreeExplainer, exact for the boosted trees) of the point
-  forecast at the peak: how many kWh each feature moved that interval's forecast away from the
+- **Contributions**: exact TreeSHAP values of the boosted trees (`copilot.treeshap`, the values
+  shap's TreeExplainer gives) of the point forecast at the peak: how many kWh each feature moved that interval's forecast away from the
   model's average forecast.
 - **Tariff period**: `load_type` is the utility's time-of-use period of the interval.
 - **Power factor**: the lagging and leading power factor readings of the peak interval.
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from energy_assets import schema
+from energy_assets.copilot.treeshap import tree_shap
 from energy_assets.features.transformers import kind_of_days, planned_off_days
 
 TYPICAL_DAYS = 4  # earlier days of the same kind averaged into the typical day
@@ -193,12 +194,9 @@ def _value_text(value: float | None) -> str:
 
 def _contributions(regressor, row: pd.DataFrame) -> dict:
     """SHAP values of the point forecast for one featurized row, largest magnitude first."""
-    import shap
-
     model = getattr(regressor, "point_model_", regressor)
-    explainer = shap.TreeExplainer(model)
-    values = np.asarray(explainer.shap_values(row))[0]
-    base = float(np.ravel(explainer.expected_value)[0])
+    rows, base = tree_shap(model, row)
+    values = rows[0]
     order = np.argsort(-np.abs(values))
     features = [
         {
@@ -209,7 +207,7 @@ def _contributions(regressor, row: pd.DataFrame) -> dict:
         for i in order[:TOP_CONTRIBUTIONS]
     ]
     return {
-        "method": "SHAP TreeExplainer on the point forecast",
+        "method": "exact TreeSHAP (path-dependent) on the point forecast",
         "base_value_kwh": base,
         "forecast_kwh": float(base + values.sum()),
         "features": features,
