@@ -432,8 +432,8 @@ def write_project_files(ctx: Context) -> dict:
 
 def one_builder_per_image(config: dict) -> list[str]:
     """The first service that builds each image: several services share one image
-    (the platform's four, MLflow and the API), and building it once per service would build it
-    several times over, concurrently, before the cache could help."""
+    (six run the platform image: Dagster's three, Prefect's server, the flows and MLflow), and
+    building it once per service would build it several times over, concurrently, before the cache could help."""
     builders: dict[str, str] = {}
     for name, service in config["services"].items():
         if service.get("build"):
