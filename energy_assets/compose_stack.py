@@ -17,7 +17,8 @@ One summary line per step; the first failing step stops the run, which then tear
     flow      the `retrain` deployment that the stack's `flows` service serves, run through its
               Prefect server (small candidates, so the gate decides quickly)
     verify    `make verify` against the stack's ports
-    api       the API serves the registry's champions: /model names them, /predict answers with them
+    api       the API serves the registry's champions: /model names them, /predict answers with them;
+              /forecast and /copilot/explain answer from the clean readings the pipeline wrote
     down      `docker compose down -v` (always), and the dockerd started here is stopped
 
 Host networking: the services run with `network_mode: host` through an override file generated
@@ -434,8 +435,8 @@ def write_project_files(ctx: Context) -> dict:
 
 def one_builder_per_image(config: dict) -> list[str]:
     """The first service that builds each image: several services share one image
-    (the platform's four, MLflow and the API), and building it once per service would build it
-    several times over, concurrently, before the cache could help."""
+    (six run the platform image: Dagster's three, Prefect's server, the flows and MLflow), and
+    building it once per service would build it several times over, concurrently, before the cache could help."""
     builders: dict[str, str] = {}
     for name, service in config["services"].items():
         if service.get("build"):
@@ -594,7 +595,16 @@ def step_api(ctx: Context) -> str:
     lineage = answer["lineage"]
     if str(lineage["model_version"]) != registry.get(ESTIMATOR_MODEL_NAME) or not answer["usage_kwh"] >= 0:
         raise StepFailed(f"/predict answered {answer}, expected {ESTIMATOR_MODEL_NAME} v{registry.get(ESTIMATOR_MODEL_NAME)}")
-    return "serves " + ", ".join(f"{n} v{v}" for n, v in served.items()) + f" (= registry @{CHAMPION_ALIAS}); /predict {answer['usage_kwh']:.2f} kWh"
+    # The forecasts and the copilot read the clean readings the stack's pipeline wrote (the shared volume).
+    span = _get_json(f"{ctx.url('api')}/history")
+    if not span["days"]:
+        raise StepFailed(f"{ctx.url('api')}/history: the API sees no clean readings in the stack's ENERGY_HOME")
+    forecast = _get_json(f"{ctx.url('api')}/forecast?day={span['next_day']}")
+    explained = _get_json(f"{ctx.url('api')}/copilot/explain?day={span['last_day']}")
+    top = explained["contributions"]["features"][0]
+    return ("serves " + ", ".join(f"{n} v{v}" for n, v in served.items()) + f" (= registry @{CHAMPION_ALIAS}); /predict {answer['usage_kwh']:.2f} kWh; "
+            f"/history {span['days']} days; /forecast {span['next_day']} {len(forecast['intervals'])} intervals; "
+            f"/copilot/explain {span['last_day']}: top contribution {top['feature']} {top['contribution_kwh']:+.2f} kWh")
 
 
 def _stop_dockerd(ctx: Context) -> str:

@@ -12,10 +12,11 @@ filled with those numbers. The result is a JSON-able dict.
   typical value is the mean over the last `TYPICAL_DAYS` earlier days of that kind, slot by slot.
 - **Forecast band**: the forecaster's 80 % band is built around its point forecast, so the point
   always lies inside the band shown with it (`training.bands`).
-- **Contributions**: SHAP values (TreeExplainer, exact for the boosted trees) of the point
-  forecast at the peak: how far each feature moved that interval's forecast from the model's
-  average forecast. The Poisson-loss forecaster adds them on the log scale, so each is also given
-  as the factor it multiplied the forecast by (see `_contributions`).
+- **Contributions**: exact TreeSHAP values of the boosted trees (`copilot.treeshap`, the values
+  shap's TreeExplainer gives, checked against shap in the suite) of the point forecast at the peak:
+  how far each feature moved that interval's forecast from the model's average forecast. The
+  Poisson-loss forecaster adds them on the log scale, so each is also given as the factor it
+  multiplied the forecast by (see `_contributions`).
 - **Tariff period**: `load_type` is the utility's time-of-use period of the interval.
 - **Power factor**: the lagging and leading power factor readings of the peak interval.
 """
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from energy_assets import schema
+from energy_assets.copilot.treeshap import tree_shap
 from energy_assets.features.transformers import kind_of_days, planned_off_days
 
 TYPICAL_DAYS = 4  # earlier days of the same kind averaged into the typical day
@@ -212,12 +214,9 @@ def _contributions(regressor, row: pd.DataFrame) -> dict:
     `contribution_kwh` is its share, in proportion to its log-scale value, of forecast - exp(base),
     so the kWh contributions still add up from the base to the forecast.
     """
-    import shap
-
     model = getattr(regressor, "point_model_", regressor)
-    explainer = shap.TreeExplainer(model)
-    values = np.asarray(explainer.shap_values(row))[0]
-    base = float(np.ravel(explainer.expected_value)[0])
+    rows, base = tree_shap(model, row)
+    values = rows[0]
     log_link = getattr(model, "loss", "squared_error") in LOG_LINK_LOSSES
     if log_link:
         base_kwh, forecast_kwh = math.exp(base), math.exp(base + values.sum())
@@ -235,7 +234,7 @@ def _contributions(regressor, row: pd.DataFrame) -> dict:
         }
         for i in order[:TOP_CONTRIBUTIONS]
     ]
-    method = "SHAP TreeExplainer on the point forecast"
+    method = "exact TreeSHAP (path-dependent) on the point forecast"
     if log_link:
         method += " (log scale: factor = exp(SHAP value); kWh in proportion to the log-scale values)"
     return {"method": method, "base_value_kwh": base_kwh, "forecast_kwh": forecast_kwh, "features": features}
