@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
-.PHONY: help install data pipeline run ui flows serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify dashboard browser compose-test
+.PHONY: help install data pipeline run ui flows serve bench-serving copilot bench-copilot bench-copilot-api test lint format clean cold-start verify dashboard browser compose-test
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -69,6 +69,15 @@ ui: data  ## the UIs only, on the current state
 
 test: data browser  ## the test suite (materializes the full graph into a temporary ENERGY_HOME)
 	$(RUN)/python -m pytest
+
+lint: install  ## the lint gate: ruff's formatting and lint rules over the tree, mypy over energy_assets/, api/ and dashboard/
+	$(RUN)/ruff format --check .
+	$(RUN)/ruff check .
+	$(RUN)/mypy
+
+format: install  ## apply ruff's safe lint fixes (import order, ...), then its formatting
+	$(RUN)/ruff check --fix-only .
+	$(RUN)/ruff format .
 
 verify: install  ## check a running stack (make run or docker compose): every service healthy, the API serving a champion
 	$(RUN)/python -m energy_assets.verify $(VERIFY_ARGS)
