@@ -71,7 +71,9 @@ class CleanHistory:
                     digest.update(f.name.encode())
                     digest.update(f.read_bytes())
                 if files:
-                    frame = pd.concat([pd.read_parquet(f, columns=list(schema.COLUMNS)) for f in files], ignore_index=True)
+                    frame = pd.concat(
+                        [pd.read_parquet(f, columns=list(schema.COLUMNS)) for f in files], ignore_index=True
+                    )
                     frame = frame.sort_values(schema.TIMESTAMP).drop_duplicates(schema.TIMESTAMP, keep="last")
                 else:
                     frame = pd.DataFrame({c: pd.Series(dtype=schema.DTYPES[c]) for c in schema.COLUMNS})
@@ -125,7 +127,10 @@ def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ForecastUnavailable(f"day {day} is outside the supported range {FIRST_DAY} to {LAST_DAY}")
     target = pd.Timestamp(day)
-    start, end = target - pd.Timedelta(days=HISTORY_DAYS), target  # interval ends 00:15 of the first day ... 24:00 of the last
+    start, end = (
+        target - pd.Timedelta(days=HISTORY_DAYS),
+        target,
+    )  # interval ends 00:15 of the first day ... 24:00 of the last
     recent = history[schema.TIMESTAMP][(history["_day"] >= start) & (history["_day"] < target)]
     gaps = continuity.gaps_between(recent, start + schema.INTERVAL, end)
     missing = sum(g.missing for g in gaps)
@@ -160,4 +165,6 @@ def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
     frame = pd.concat([window[list(schema.COLUMNS)], rows[list(schema.COLUMNS)]], ignore_index=True)
     frame[schema.TARGET] = frame[schema.TARGET].astype("float64")
     history_days = int(window["_day"].nunique())
-    return ForecastInput(frame=frame, load_type_source=source, history_days=history_days, history_missing_intervals=missing)
+    return ForecastInput(
+        frame=frame, load_type_source=source, history_days=history_days, history_missing_intervals=missing
+    )

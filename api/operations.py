@@ -17,16 +17,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from api import history as clean_history
+from api.copilot_schemas import OptimizeRequest, PowerFactorRequest, ShiftRequest
+from api.history import CleanHistory
+from api.registry import ChampionRegistry, LoadedModel
 from energy_assets import schema
 from energy_assets.copilot import explain, service
 from energy_assets.copilot.errors import CopilotInputError, TariffError
 from energy_assets.copilot.tariff import TARIFF_ENV, Tariff, load_tariff, tariff_path
 from energy_assets.settings import FORECASTER_MODEL_NAME
-
-from api import history as clean_history
-from api.copilot_schemas import OptimizeRequest, PowerFactorRequest, ShiftRequest
-from api.history import CleanHistory
-from api.registry import ChampionRegistry, LoadedModel
 
 QUANTILE_COLUMNS = ("p025", "p10", "p50", "p90", "p975")
 
@@ -65,7 +64,13 @@ class Copilot:
             try:
                 self._tariff = load_tariff(self.tariff_path)
             except TariffError as error:
-                source = "" if self.tariff_path else f" (from {TARIFF_ENV})" if os.environ.get(TARIFF_ENV) else " (the bundled default)"
+                source = (
+                    ""
+                    if self.tariff_path
+                    else f" (from {TARIFF_ENV})"
+                    if os.environ.get(TARIFF_ENV)
+                    else " (the bundled default)"
+                )
                 file = tariff_path(self.tariff_path)
                 raise CopilotUnavailable(f"the tariff file {file}{source} cannot be used: {error}") from None
         return self._tariff
@@ -77,13 +82,19 @@ class Copilot:
         with self._lock:
             if self._priced is None or self._priced[:2] != (version, tariff.label):
                 if frame.empty:
-                    raise CopilotUnavailable(f"there are no clean readings in {self.history.directory}: run the pipeline first")
+                    raise CopilotUnavailable(
+                        f"there are no clean readings in {self.history.directory}: run the pipeline first"
+                    )
                 self._priced = (version, tariff.label, service.prepare_history(frame.drop(columns="_day"), tariff))
             return self._priced[2], version
 
     @staticmethod
     def _lineage(models: list[LoadedModel], readings_version: str, tariff: Tariff) -> dict:
-        return {"models": [m.lineage() for m in models], "readings_version": readings_version, "tariff_version": tariff.label}
+        return {
+            "models": [m.lineage() for m in models],
+            "readings_version": readings_version,
+            "tariff_version": tariff.label,
+        }
 
     # --- forecasts ------------------------------------------------------------------------
 
@@ -96,8 +107,8 @@ class Copilot:
         history, version = self.history.snapshot()
         prepared = clean_history.forecast_input(history, day)
         # The features need the history rows (lags); the models only the day's own 96 rows.
-        features = served.features.transform(prepared.frame).iloc[-schema.INTERVALS_PER_DAY:]
-        rows = prepared.frame.iloc[-schema.INTERVALS_PER_DAY:]
+        features = served.features.transform(prepared.frame).iloc[-schema.INTERVALS_PER_DAY :]
+        rows = prepared.frame.iloc[-schema.INTERVALS_PER_DAY :]
         frame = pd.DataFrame(
             {
                 schema.TIMESTAMP: rows[schema.TIMESTAMP].to_numpy(),
@@ -111,7 +122,13 @@ class Copilot:
             for column in QUANTILE_COLUMNS:
                 frame[column] = np.asarray(quantiles[column], dtype=float)
         return DayForecast(
-            frame, served, prepared.load_type_source, prepared.history_days, prepared.history_missing_intervals, bands, version
+            frame,
+            served,
+            prepared.load_type_source,
+            prepared.history_days,
+            prepared.history_missing_intervals,
+            bands,
+            version,
         )
 
     def forecast(self, day: dt.date, cap_kw: float | None = None) -> tuple[dict, LoadedModel]:
@@ -122,7 +139,9 @@ class Copilot:
         intervals = [
             {"timestamp": ts.isoformat(), "load_type": load, **{c: float(v) for c, v in zip(columns, values)}}
             for ts, load, *values in zip(
-                forecast.frame[schema.TIMESTAMP].map(pd.Timestamp), forecast.frame["load_type"], *(forecast.frame[c] for c in columns)
+                forecast.frame[schema.TIMESTAMP].map(pd.Timestamp),
+                forecast.frame["load_type"],
+                *(forecast.frame[c] for c in columns),
             )
         ]
         body = {
@@ -135,7 +154,11 @@ class Copilot:
             "cost": None,
             "peak_risk": None,
             "tariff": None,
-            "lineage": {**forecast.served.lineage(), "readings_version": forecast.readings_version, "tariff_version": None},
+            "lineage": {
+                **forecast.served.lineage(),
+                "readings_version": forecast.readings_version,
+                "tariff_version": None,
+            },
         }
         try:
             tariff = self.tariff()
@@ -149,7 +172,9 @@ class Copilot:
         body["lineage"]["tariff_version"] = tariff.label
         if cap_kw is not None:
             if not forecast.bands:
-                raise CopilotInputError("cap_kw", f"the served forecaster v{forecast.served.version} has no bands to judge a cap with")
+                raise CopilotInputError(
+                    "cap_kw", f"the served forecaster v{forecast.served.version} has no bands to judge a cap with"
+                )
             risk = service.peak_risk(forecast.frame, cap_kw, tariff=tariff)
             risk.pop("tariff")
             body["peak_risk"] = risk
@@ -177,11 +202,21 @@ class Copilot:
         tariff = self.tariff()
         forecast = self.day_forecast(request.day)
         if request.baseline != "usage_kwh" and not forecast.bands:
-            raise CopilotInputError("baseline", f"the served forecaster v{forecast.served.version} has no bands; use usage_kwh")
+            raise CopilotInputError(
+                "baseline", f"the served forecaster v{forecast.served.version} has no bands; use usage_kwh"
+            )
         answer = service.optimize_block(
-            forecast.frame, **request.model_dump(exclude={"day", "baseline"}), baseline_column=request.baseline, tariff=tariff
+            forecast.frame,
+            **request.model_dump(exclude={"day", "baseline"}),
+            baseline_column=request.baseline,
+            tariff=tariff,
         )
-        return {"day": request.day.isoformat(), "baseline": request.baseline, **answer, "lineage": self._lineage([forecast.served], forecast.readings_version, tariff)}
+        return {
+            "day": request.day.isoformat(),
+            "baseline": request.baseline,
+            **answer,
+            "lineage": self._lineage([forecast.served], forecast.readings_version, tariff),
+        }
 
     # --- explaining a past day -------------------------------------------------------------
 
@@ -189,7 +224,9 @@ class Copilot:
         """Why `day`'s peak was what it was: the peak, forecast and band, the typical day, SHAP contributions,
         tariff period and power factor, as numbers and one sentence each (`energy_assets.copilot.explain`)."""
         if not clean_history.FIRST_DAY <= day <= clean_history.LAST_DAY:
-            raise CopilotInputError("day", f"{day} is outside the supported range {clean_history.FIRST_DAY} to {clean_history.LAST_DAY}")
+            raise CopilotInputError(
+                "day", f"{day} is outside the supported range {clean_history.FIRST_DAY} to {clean_history.LAST_DAY}"
+            )
         tariff = self.tariff()
         served = self.champions.require(FORECASTER_MODEL_NAME)
         frame, version = self.history.snapshot()

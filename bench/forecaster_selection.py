@@ -39,13 +39,25 @@ PREVIOUS_FEATURES = tuple(name for name in ALL_FEATURES if name not in SAME_KIND
 
 # (label, feature columns, regressor settings). The first row is the configuration before the change.
 CANDIDATES: list[tuple[str, tuple[str, ...], dict]] = [
-    ("previous features, previous params", PREVIOUS_FEATURES, dict(max_iter=800, learning_rate=0.02, max_depth=5, min_samples_leaf=200)),
+    (
+        "previous features, previous params",
+        PREVIOUS_FEATURES,
+        dict(max_iter=800, learning_rate=0.02, max_depth=5, min_samples_leaf=200),
+    ),
     *[
-        (f"{label}, depth {depth} / leaf {leaf}", columns, dict(max_iter=300, learning_rate=0.05, max_depth=depth, min_samples_leaf=leaf))
+        (
+            f"{label}, depth {depth} / leaf {leaf}",
+            columns,
+            dict(max_iter=300, learning_rate=0.05, max_depth=depth, min_samples_leaf=leaf),
+        )
         for label, columns in (("previous features", PREVIOUS_FEATURES), ("+ same-kind days", ALL_FEATURES))
         for depth, leaf in ((5, 200), (4, 500), (3, 1000), (4, 1000))
     ],
-    ("+ same-kind days, depth 4 / leaf 500, 800 x 0.02", ALL_FEATURES, dict(max_iter=800, learning_rate=0.02, max_depth=4, min_samples_leaf=500)),
+    (
+        "+ same-kind days, depth 4 / leaf 500, 800 x 0.02",
+        ALL_FEATURES,
+        dict(max_iter=800, learning_rate=0.02, max_depth=4, min_samples_leaf=500),
+    ),
 ]
 
 
@@ -113,8 +125,14 @@ def _print_bands(label: str, m: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--holdout", action="store_true", help="also score the chosen (default) configuration on Oct-Dec once")
-    parser.add_argument("--bands", action="store_true", help="only the bands' rolling-origin validation (and the holdout with --holdout)")
+    parser.add_argument(
+        "--holdout", action="store_true", help="also score the chosen (default) configuration on Oct-Dec once"
+    )
+    parser.add_argument(
+        "--bands",
+        action="store_true",
+        help="only the bands' rolling-origin validation (and the holdout with --holdout)",
+    )
     args = parser.parse_args()
     readings = clean_readings()
     train, _ = evaluation.time_split(readings)
@@ -125,12 +143,16 @@ def main() -> None:
         for label, columns, settings in CANDIDATES:
             pooled, months = inner_validation(train, columns, settings)
             print(f"{label:<52} {pooled:7.3f}  " + " ".join(f"{m:6.2f}" for m in months), flush=True)
-    print(f"bands, rolling-origin inside Jan-Sep 2018, calibrated on the last {chosen.calibration_days} days before each month")
+    print(
+        f"bands, rolling-origin inside Jan-Sep 2018, calibrated on the last {chosen.calibration_days} days before each month"
+    )
     for row in bands_validation(train, chosen):
         _print_bands(row["month"], row)
     if args.holdout:
         scores = holdout_scores(readings, chosen)
-        print(f"holdout Oct-Dec 2018, chosen {chosen}: RMSE {scores['rmse']:.3f} kWh (seasonal naive {scores['naive_rmse']:.3f}), fit {scores['fit_seconds']:.1f} s")
+        print(
+            f"holdout Oct-Dec 2018, chosen {chosen}: RMSE {scores['rmse']:.3f} kWh (seasonal naive {scores['naive_rmse']:.3f}), fit {scores['fit_seconds']:.1f} s"
+        )
         _print_bands("holdout", scores)
 
 

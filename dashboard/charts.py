@@ -62,7 +62,10 @@ def forecast_chart(frame: pd.DataFrame, cap_kw: float | None = None) -> alt.Laye
         x=alt.X("timestamp:T", title="interval end", axis=alt.Axis(format="%H:%M")),
         y=alt.Y("usage_kwh:Q", title=y_title),
     )
-    tooltip = [alt.Tooltip("timestamp:T", format="%H:%M", title="interval end"), alt.Tooltip("usage_kwh:Q", format=".2f", title="forecast kWh")]
+    tooltip = [
+        alt.Tooltip("timestamp:T", format="%H:%M", title="interval end"),
+        alt.Tooltip("usage_kwh:Q", format=".2f", title="forecast kWh"),
+    ]
     tooltip += [alt.Tooltip(f"{c}:Q", format=".2f") for c in ("p025", "p10", "p90", "p975") if c in frame.columns]
     layers.append(base.mark_line(color="#1f4e79"))
     layers.append(base.mark_point(filled=True, size=18, color="#1f4e79").encode(tooltip=tooltip))
@@ -92,7 +95,9 @@ def profiles_chart(frame: pd.DataFrame, x: str, series: dict[str, str], y_title:
     )
 
 
-def stacked_bars(frame: pd.DataFrame, x: str, parts: dict[str, str], y_title: str, colors: dict[str, str] | None = None) -> alt.Chart:
+def stacked_bars(
+    frame: pd.DataFrame, x: str, parts: dict[str, str], y_title: str, colors: dict[str, str] | None = None
+) -> alt.Chart:
     """One bar per `x` (e.g. month), stacked in the order of `parts` (column → label), colored by `colors` (label → color)."""
     long = frame.melt(id_vars=[x], value_vars=list(parts), var_name="part", value_name="value")
     long["order"] = long["part"].map({c: i for i, c in enumerate(parts)})
@@ -124,7 +129,9 @@ def power_factor_chart(frame: pd.DataFrame, series: dict[str, str], thresholds: 
     long["series"] = long["series"].map(series)
     color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"))
     layers = [
-        alt.Chart(long).mark_line(point=True).encode(
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
             x=alt.X("month:N", title=None),
             y=alt.Y("pf:Q", title="power factor (%)", scale=alt.Scale(zero=False)),
             color=color,
@@ -139,7 +146,9 @@ def power_factor_chart(frame: pd.DataFrame, series: dict[str, str], thresholds: 
 
 def actual_vs_forecast_chart(frame: pd.DataFrame) -> alt.Chart:
     """Monthly usage (MWh): the actual beside the forecast, grouped per month; months without a forecast show the actual alone."""
-    long = frame.melt(id_vars=["month"], value_vars=["actual", "forecast"], var_name="series", value_name="mwh").dropna()
+    long = frame.melt(
+        id_vars=["month"], value_vars=["actual", "forecast"], var_name="series", value_name="mwh"
+    ).dropna()
     return (
         alt.Chart(long)
         .mark_bar()
@@ -147,7 +156,9 @@ def actual_vs_forecast_chart(frame: pd.DataFrame) -> alt.Chart:
             x=alt.X("month:N", title=None),
             xOffset="series:N",
             y=alt.Y("mwh:Q", title="usage (MWh)"),
-            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"), scale=alt.Scale(range=["#3d85c6", "#e69138"])),
+            color=alt.Color(
+                "series:N", title=None, legend=alt.Legend(orient="top"), scale=alt.Scale(range=["#3d85c6", "#e69138"])
+            ),
             tooltip=["month:N", "series:N", alt.Tooltip("mwh:Q", format=",.1f")],
         )
         .properties(height=280)

@@ -131,7 +131,7 @@ ESTIMATOR_INPUT_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c != TARG
 DTYPES: dict[str, str] = {
     TIMESTAMP: "datetime64[ns]",
     **{name: ("int64" if name in INTEGER_COLUMNS else "float64") for name in NUMERIC},
-    **{name: "object" for name in CATEGORIES},
+    **dict.fromkeys(CATEGORIES, "object"),
 }
 
 WEEKDAYS: tuple[str, ...] = CATEGORIES["day_of_week"]

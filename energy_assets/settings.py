@@ -78,7 +78,9 @@ class Settings:
     @property
     def prefect_database_url(self) -> str:
         if self.profile == "postgres":
-            return _database_url(self.postgres_url, os.environ.get("ENERGY_PREFECT_DB", "prefect"), "postgresql+asyncpg")
+            return _database_url(
+                self.postgres_url, os.environ.get("ENERGY_PREFECT_DB", "prefect"), "postgresql+asyncpg"
+            )
         return f"sqlite+aiosqlite:///{self.prefect_home / 'prefect.db'}"
 
     @property
@@ -91,7 +93,11 @@ class Settings:
     def dagster_storage_config(self) -> dict:
         """The `storage` section of dagster.yaml for this profile."""
         if self.profile == "postgres":
-            return {"postgres": {"postgres_url": _database_url(self.postgres_url, os.environ.get("ENERGY_DAGSTER_DB", "dagster"))}}
+            return {
+                "postgres": {
+                    "postgres_url": _database_url(self.postgres_url, os.environ.get("ENERGY_DAGSTER_DB", "dagster"))
+                }
+            }
         return {"sqlite": {"base_dir": str(self.dagster_home / "storage")}}
 
 
@@ -106,7 +112,9 @@ def _database_url(server_url: str | None, database: str, driver: str = SYNC_DRIV
     base = server_url.rstrip("/")
     scheme, separator, rest = base.partition("://")
     if not separator or not scheme.startswith("postgres") or not rest:
-        raise SettingsError(f"ENERGY_POSTGRES_URL must look like postgresql://user:pass@host:5432, got {masked(server_url)!r}")
+        raise SettingsError(
+            f"ENERGY_POSTGRES_URL must look like postgresql://user:pass@host:5432, got {masked(server_url)!r}"
+        )
     if "/" in rest:
         raise SettingsError(
             f"ENERGY_POSTGRES_URL names the server only (no database path), got {masked(server_url)!r}; "
@@ -141,7 +149,9 @@ def get_settings() -> Settings:
         else:
             tracking_uri = f"sqlite:///{home / 'mlflow.db'}"  # absolute path: four slashes in all
         _DERIVED_TRACKING_URIS.add(tracking_uri)
-    return Settings(profile=profile, home=home, raw_source=raw_source, mlflow_tracking_uri=tracking_uri, postgres_url=postgres_url)
+    return Settings(
+        profile=profile, home=home, raw_source=raw_source, mlflow_tracking_uri=tracking_uri, postgres_url=postgres_url
+    )
 
 
 # Run monitoring, done by dagster-daemon (`make run`, the compose stack). Dagster's default run
@@ -150,7 +160,12 @@ def get_settings() -> Settings:
 # - a run stuck starting (or cancelling) is marked failed (canceled) after 180 s, checked every 30 s;
 # - an in-process run (`make pipeline`, embedded flows) whose process died is closed by the sensor
 #   `close_orphaned_runs` (every 30 s while the daemon runs) or by the next pipeline or flow start.
-RUN_MONITORING = {"enabled": True, "start_timeout_seconds": 180, "cancel_timeout_seconds": 180, "poll_interval_seconds": 30}
+RUN_MONITORING = {
+    "enabled": True,
+    "start_timeout_seconds": 180,
+    "cancel_timeout_seconds": 180,
+    "poll_interval_seconds": 30,
+}
 
 
 def ensure_dagster_home(settings: Settings | None = None) -> Path:
@@ -232,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"raw source     {current.raw_source}")
         print(f"mlflow         {masked(current.mlflow_tracking_uri)}")
         storage = current.dagster_storage_config()
-        print(f"dagster        {masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}")
+        print(
+            f"dagster        {masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}"
+        )
         print(f"prefect        {masked(current.prefect_database_url)}")
     except SettingsError as error:
         print(f"settings error: {error}", file=sys.stderr)

@@ -27,10 +27,20 @@ from api.schemas import ErrorMessage
 
 router = APIRouter(prefix="/copilot", tags=["copilot"])
 
-UNAVAILABLE = {503: {"model": ErrorMessage, "description": "No clean readings, no forecaster champion, or an unusable tariff file (the message says which)"}}
+UNAVAILABLE = {
+    503: {
+        "model": ErrorMessage,
+        "description": "No clean readings, no forecaster champion, or an unusable tariff file (the message says which)",
+    }
+}
 
 
-@router.get("/bill", response_model=BillAnswer, summary="The bill of one month: energy by period, demand, power factor, total, CO2", responses=UNAVAILABLE)
+@router.get(
+    "/bill",
+    response_model=BillAnswer,
+    summary="The bill of one month: energy by period, demand, power factor, total, CO2",
+    responses=UNAVAILABLE,
+)
 async def bill(
     copilot: CopilotOps,
     workers: Workers,

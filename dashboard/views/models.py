@@ -70,17 +70,27 @@ else:
     if report.get("errors"):
         st.dataframe(
             pd.DataFrame(report["errors"])[["model", "holdout_rmse", "recent_rmse", "limit", "drifted"]].rename(
-                columns={"holdout_rmse": "holdout RMSE (kWh)", "recent_rmse": "month RMSE (kWh)", "limit": "RMSE limit (kWh)"}
+                columns={
+                    "holdout_rmse": "holdout RMSE (kWh)",
+                    "recent_rmse": "month RMSE (kWh)",
+                    "limit": "RMSE limit (kWh)",
+                }
             ),
             hide_index=True,
             width="stretch",
         )
     columns = pd.DataFrame(report["columns"])
-    shown = [c for c in ("column", "kind", "psi", "ks_statistic", "ks_pvalue", "out_of_range_share", "drifted") if c in columns]
+    shown = [
+        c
+        for c in ("column", "kind", "psi", "ks_statistic", "ks_pvalue", "out_of_range_share", "drifted")
+        if c in columns
+    ]
     st.dataframe(columns[shown], hide_index=True, width="stretch")
 
 st.subheader("Gate decisions")
-st.caption("A candidate replaces the champion only when its holdout RMSE beats the champion's (with no champion yet: the seasonal-naive baseline's).")
+st.caption(
+    "A candidate replaces the champion only when its holdout RMSE beats the champion's (with no champion yet: the seasonal-naive baseline's)."
+)
 for gates in monitoring["gates"]:
     if gates.get("error"):
         st.error(f"{gates['name']}: {gates['error']}")
@@ -91,8 +101,14 @@ for gates in monitoring["gates"]:
         st.info(f"{gates['name']} has no registered version yet.")
         continue
     st.dataframe(
-        versions[["version", "champion", "decision", "holdout_rmse", "reference", "reference_rmse", "registered_at"]].rename(
-            columns={"holdout_rmse": "holdout RMSE (kWh)", "reference": "compared with", "reference_rmse": "its RMSE (kWh)"}
+        versions[
+            ["version", "champion", "decision", "holdout_rmse", "reference", "reference_rmse", "registered_at"]
+        ].rename(
+            columns={
+                "holdout_rmse": "holdout RMSE (kWh)",
+                "reference": "compared with",
+                "reference_rmse": "its RMSE (kWh)",
+            }
         ),
         hide_index=True,
         width="stretch",

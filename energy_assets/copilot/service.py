@@ -17,13 +17,32 @@ import pandas as pd
 
 from energy_assets import schema
 from energy_assets.copilot import optimize, whatif
-from energy_assets.copilot.cost import PricedHistory, bills_from_priced, co2_tonnes, month_number, period_agreement, priced_intervals
+from energy_assets.copilot.cost import (
+    PricedHistory,
+    bills_from_priced,
+    co2_tonnes,
+    month_number,
+    period_agreement,
+    priced_intervals,
+)
 from energy_assets.copilot.errors import CopilotInputError, InfeasibleError, TariffError
 from energy_assets.copilot.tariff import PERIODS, Tariff, load_tariff
 
 __all__ = [
-    "CopilotInputError", "InfeasibleError", "PricedHistory", "TariffError", "bill", "day_cost", "load_tariff",
-    "optimize_block", "peak_risk", "power_factor_rule", "prepare_history", "tariff_summary", "whatif_power_factor", "whatif_shift",
+    "CopilotInputError",
+    "InfeasibleError",
+    "PricedHistory",
+    "TariffError",
+    "bill",
+    "day_cost",
+    "load_tariff",
+    "optimize_block",
+    "peak_risk",
+    "power_factor_rule",
+    "prepare_history",
+    "tariff_summary",
+    "whatif_power_factor",
+    "whatif_shift",
 ]
 
 
@@ -50,9 +69,7 @@ def _answer(tariff: Tariff, **body) -> dict:
 def tariff_summary(tariff: Tariff | str | None = None) -> dict:
     """The tariff in force: periods by season and hour, rates, demand charge, power-factor rule, sources."""
     t = _tariff(tariff)
-    periods = {
-        season: [PERIODS[p] for p in t.period_table[i]] for i, season in enumerate(t.seasons)
-    }
+    periods = {season: [PERIODS[p] for p in t.period_table[i]] for i, season in enumerate(t.seasons)}
     return _answer(
         t,
         seasons={m: s for m, s in sorted(t.season_of_month.items())},
@@ -108,10 +125,13 @@ def whatif_shift(
     return _answer(
         t,
         **whatif.shift(
-            _history(history, t), t, days=days,
+            _history(history, t),
+            t,
+            days=days,
             from_window=whatif.parse_window(from_start, from_end, "from_window"),
             to_window=whatif.parse_window(to_start, to_end, "to_window"),
-            energy_kwh=energy_kwh, share=share,
+            energy_kwh=energy_kwh,
+            share=share,
         ),
     )
 
@@ -135,8 +155,14 @@ def whatif_power_factor(
     return _answer(
         t,
         **whatif.power_factor(
-            _history(history, t), t, months=months, bank_kvar=bank_kvar, target_pf_pct=target_pf_pct,
-            switching=switching, cost_per_kvar=cost_per_kvar, bank_sizes_kvar=bank_sizes_kvar,
+            _history(history, t),
+            t,
+            months=months,
+            bank_kvar=bank_kvar,
+            target_pf_pct=target_pf_pct,
+            switching=switching,
+            cost_per_kvar=cost_per_kvar,
+            bank_sizes_kvar=bank_sizes_kvar,
         ),
     )
 
@@ -162,7 +188,9 @@ def day_cost(forecast: pd.DataFrame, column: str = "p50", tariff: Tariff | str |
         t,
         energy_kwh=round(float(table[schema.TARGET].sum()), 3),
         energy_charge=round(float(table["energy_charge"].sum()), 2),
-        energy_by_period={p: {"kwh": round(float(r.kwh), 3), "charge": round(float(r.charge), 2)} for p, r in by_period.iterrows()},
+        energy_by_period={
+            p: {"kwh": round(float(r.kwh), 3), "charge": round(float(r.charge), 2)} for p, r in by_period.iterrows()
+        },
         peak_kw=round(float(table["demand_kw"].iloc[peak]), 2),
         peak_at=pd.Timestamp(table[schema.TIMESTAMP].iloc[peak]).isoformat(),
         peak_period=str(table["period"].iloc[peak]),
@@ -194,8 +222,15 @@ def optimize_block(
     return _answer(
         t,
         **optimize.schedule_block(
-            baseline, t, energy_kwh=energy_kwh, duration_minutes=duration_minutes, power_limit_kw=power_limit_kw,
-            window=window, peak_cap_kw=peak_cap_kw, billing_demand_kw=billing_demand_kw, constant_power=constant_power,
+            baseline,
+            t,
+            energy_kwh=energy_kwh,
+            duration_minutes=duration_minutes,
+            power_limit_kw=power_limit_kw,
+            window=window,
+            peak_cap_kw=peak_cap_kw,
+            billing_demand_kw=billing_demand_kw,
+            constant_power=constant_power,
         ),
     )
 

@@ -105,7 +105,9 @@ def combined_attrs(parts: dict[str, pd.DataFrame]) -> dict:
     return {DATA_VERSION: version, "data_versions": versions}
 
 
-@dg.resource(config_schema=CONFIG_SCHEMA, description="dagster-mlflow's tracking run, with the experiment kept under ENERGY_HOME")
+@dg.resource(
+    config_schema=CONFIG_SCHEMA, description="dagster-mlflow's tracking run, with the experiment kept under ENERGY_HOME"
+)
 def mlflow_tracking(context) -> MlFlow:
     """dagster-mlflow's `mlflow_tracking`, on the store the settings name when the run starts.
 

@@ -88,6 +88,8 @@ def close_orphaned_runs(instance: dg.DagsterInstance, logger: logging.Logger | N
         instance.report_engine_event(message, run)
         instance.report_run_failed(run, message)
         ended = end_mlflow_runs(run.run_id, RunStatus.to_string(RunStatus.KILLED))
-        logger.warning(f"closed orphaned Dagster run {run.run_id} ({run.job_name}, pid {pid} gone); MLflow runs ended KILLED: {ended or 'none'}")
+        logger.warning(
+            f"closed orphaned Dagster run {run.run_id} ({run.job_name}, pid {pid} gone); MLflow runs ended KILLED: {ended or 'none'}"
+        )
         closed.append(run.run_id)
     return closed

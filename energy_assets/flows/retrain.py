@@ -96,7 +96,9 @@ def retrain(estimator: dict | None = None, forecaster: dict | None = None) -> Re
         raise
     publish("retrain-decision", decision_markdown(run, decisions), "promoted or kept, with both scores")
     for d in decisions.values():
-        print(f"{d.asset}: {d.decision} (v{d.candidate_version} {d.candidate_rmse:.4f} vs {d.reference} {d.reference_rmse:.4f})")
+        print(
+            f"{d.asset}: {d.decision} (v{d.candidate_version} {d.candidate_rmse:.4f} vs {d.reference} {d.reference_rmse:.4f})"
+        )
     return RetrainOutcome(run_id=run.run_id, run_url=run.url, decisions=decisions)
 
 

@@ -27,7 +27,9 @@ def wait_for_api(url: str, timeout: float = WAIT_SECONDS) -> None:
         except OSError:
             pass
         if time.monotonic() > deadline:
-            raise SystemExit(f"Prefect API {url} (PREFECT_API_URL) not reachable after {timeout:.0f} s: start it with `make run`")
+            raise SystemExit(
+                f"Prefect API {url} (PREFECT_API_URL) not reachable after {timeout:.0f} s: start it with `make run`"
+            )
         time.sleep(1)
 
 
@@ -42,10 +44,14 @@ def deployments():
 
     return [
         retrain.to_deployment("weekly", cron=RETRAIN_CRON, description="Retrain both models and let the gates decide."),
-        monitor_drift.to_deployment("weekly", cron=MONITOR_CRON, description="Drift of the latest month; retrains on drift."),
+        monitor_drift.to_deployment(
+            "weekly", cron=MONITOR_CRON, description="Drift of the latest month; retrains on drift."
+        ),
         ingest.to_deployment("on-demand", description="Version a new export with DVC and build its month partitions."),
         simulate_drift.to_deployment("on-demand", description="Evidence that the monitor detects known shifts."),
-        verify_reproducibility.to_deployment("on-demand", description="Rebuild the champions and compare every metric."),
+        verify_reproducibility.to_deployment(
+            "on-demand", description="Rebuild the champions and compare every metric."
+        ),
     ]
 
 

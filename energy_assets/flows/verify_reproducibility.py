@@ -23,8 +23,14 @@ from energy_assets.gating.champion import champion_version
 
 JOB = "verify_models"
 TOLERANCE = 0.001
-MODELS = {"usage_estimator": energy_settings.ESTIMATOR_MODEL_NAME, "day_ahead_forecaster": energy_settings.FORECASTER_MODEL_NAME}
-REPLAYED_PARAMS = {"usage_estimator": ("max_iter", "learning_rate", "seed", "cv_folds"), "day_ahead_forecaster": ("max_iter", "learning_rate", "seed")}
+MODELS = {
+    "usage_estimator": energy_settings.ESTIMATOR_MODEL_NAME,
+    "day_ahead_forecaster": energy_settings.FORECASTER_MODEL_NAME,
+}
+REPLAYED_PARAMS = {
+    "usage_estimator": ("max_iter", "learning_rate", "seed", "cv_folds"),
+    "day_ahead_forecaster": ("max_iter", "learning_rate", "seed"),
+}
 
 
 class NotReproducible(AssertionError):
@@ -88,7 +94,9 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
                     f"{name} v{champion.version} was trained with code version {champion.tags.get(lineage.TAG_CODE_VERSION)}, "
                     f"the code in place is {lineage.code_version()} (git {champion.tags.get(lineage.TAG_GIT_COMMIT)})"
                 )
-            params = {k: _param(registered.data.params[k]) for k in REPLAYED_PARAMS[asset] if k in registered.data.params}
+            params = {
+                k: _param(registered.data.params[k]) for k in REPLAYED_PARAMS[asset] if k in registered.data.params
+            }
             if seed is not None:
                 params["seed"] = seed
             run_config["ops"][asset] = {"config": params}
@@ -110,7 +118,8 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
             client.set_model_version_tag(MODELS[asset], version, "reproducibility", "passed" if ok else "failed")
         problems += [
             f"{c.asset} {c.metric}: rebuilt {c.rebuilt:.6f} vs registered {c.registered:.6f} (|Δ| {abs(c.rebuilt - c.registered):.6f} > {TOLERANCE})"
-            for c in comparisons if not c.within
+            for c in comparisons
+            if not c.within
         ]
         lines = [
             f"### Reproducibility: {'**passed**' if not problems else '**FAILED**'}",
@@ -122,7 +131,10 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
             "",
             f"| model | metric | registered | rebuilt | within ±{TOLERANCE} |",
             "|---|---|---:|---:|---|",
-            *[f"| {c.asset} | {c.metric} | {c.registered:.6f} | {c.rebuilt:.6f} | {'yes' if c.within else '**no**'} |" for c in comparisons],
+            *[
+                f"| {c.asset} | {c.metric} | {c.registered:.6f} | {c.rebuilt:.6f} | {'yes' if c.within else '**no**'} |"
+                for c in comparisons
+            ],
         ]
         publish("reproducibility", "\n".join(lines), "rebuilt metrics against the registered champions")
         if problems:

@@ -34,7 +34,9 @@ class Gap:
         return f"{self.last_before} -> {self.first_after} ({self.missing} intervals missing)"
 
 
-def gaps_between(timestamps: pd.Series, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> list[Gap]:
+def gaps_between(
+    timestamps: pd.Series, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+) -> list[Gap]:
     """Every run of missing interval ends from `start` to `end` (default: the first and last present).
 
     With `start` or `end` beyond the data, the missing stretch at that edge counts as a gap too.

@@ -177,7 +177,11 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
     written = raw[schema.TIMESTAMP]
     _add_reason(reasons, dated.isna(), "unparsable timestamp: '", written, "'")
     _add_reason(
-        reasons, dated.notna() & timestamp.isna(), f"unparsable timestamp: no such local time in {source_map.timezone}: '", written, "'"
+        reasons,
+        dated.notna() & timestamp.isna(),
+        f"unparsable timestamp: no such local time in {source_map.timezone}: '",
+        written,
+        "'",
     )
 
     # Numbers, in the export's units and decimal separator, converted to canonical units
@@ -185,7 +189,9 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
     tolerances: dict[str, float] = {}
     for name, spec in schema.NUMERIC.items():
         scale = source_map.scale(name)
-        parsed = _per_value(texts[name], lambda u: _parse_numbers(u, source_map.decimal, name in schema.INTEGER_COLUMNS))
+        parsed = _per_value(
+            texts[name], lambda u: _parse_numbers(u, source_map.decimal, name in schema.INTEGER_COLUMNS)
+        )
         number = parsed["number"] * scale
         decimals = parsed["decimals"].dropna().to_numpy()
         if name in schema.INTEGER_COLUMNS:
@@ -202,7 +208,8 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
             outside,
             f"out of range: '{name}'=",
             texts[name],
-            f" outside [{spec.minimum:g}, {spec.maximum:g}]" + ("" if scale == 1 else f" {spec.unit} (the export writes {source_map.units[name]})"),
+            f" outside [{spec.minimum:g}, {spec.maximum:g}]"
+            + ("" if scale == 1 else f" {spec.unit} (the export writes {source_map.units[name]})"),
         )
         values[name] = number.where(finite & ~outside)
 
@@ -223,11 +230,26 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
     # day_of_week and week_status name the day the interval belongs to.
     seconds = (timestamp - timestamp.dt.normalize()).dt.total_seconds()
     nsm_mismatch = timestamp.notna() & nsm.notna() & ~off_grid & (seconds != nsm)
-    _add_reason(reasons, nsm_mismatch, "inconsistent nsm: nsm=", texts["nsm"], " but the time of day is ", seconds.astype("Int64"), " s")
+    _add_reason(
+        reasons,
+        nsm_mismatch,
+        "inconsistent nsm: nsm=",
+        texts["nsm"],
+        " but the time of day is ",
+        seconds.astype("Int64"),
+        " s",
+    )
     calendar = schema.calendar_columns(timestamp.fillna(pd.Timestamp("2000-01-01"))).set_index(raw.index)
     for name in ("day_of_week", "week_status"):
         mismatch = timestamp.notna() & values[name].notna() & (calendar[name] != values[name])
-        _add_reason(reasons, mismatch, f"inconsistent day: {name}='", values[name], "' but the interval falls on a ", calendar["day_of_week"])
+        _add_reason(
+            reasons,
+            mismatch,
+            f"inconsistent day: {name}='",
+            values[name],
+            "' but the interval falls on a ",
+            calendar["day_of_week"],
+        )
 
     _physical_consistency(values, tolerances, reasons)
 
@@ -332,7 +354,11 @@ def _resolve_clashes(raw: pd.DataFrame, timestamp: pd.Series, keep: np.ndarray, 
     if not clash.any():
         return
     rows = pd.DataFrame(
-        {"ts": timestamp[clash], "ok": (reasons[clash] == ""), "where": raw[SOURCE_FILE][clash] + " line " + raw[SOURCE_LINE][clash].astype(str)}
+        {
+            "ts": timestamp[clash],
+            "ok": (reasons[clash] == ""),
+            "where": raw[SOURCE_FILE][clash] + " line " + raw[SOURCE_LINE][clash].astype(str),
+        }
     )
     consistent = rows.groupby("ts")["ok"].transform("sum")
     copies = rows.groupby("ts")["ok"].transform("size")
@@ -342,7 +368,9 @@ def _resolve_clashes(raw: pd.DataFrame, timestamp: pd.Series, keep: np.ndarray, 
         if n_ok == 1 and not ok:
             own = reasons[index]
             rule = "physical consistency" if any(kind in own for kind in PHYSICAL_KINDS) else "validity"
-            messages.append(f"duplicate timestamp with different values: {ts}, decided by {rule}: the consistent copy ({winner[ts]}) is kept")
+            messages.append(
+                f"duplicate timestamp with different values: {ts}, decided by {rule}: the consistent copy ({winner[ts]}) is kept"
+            )
         elif n_ok != 1:
             messages.append(
                 f"duplicate timestamp with different values: {ts}, {n} copies and {int(n_ok)} consistent, so no rule decides and every copy is rejected"

@@ -58,16 +58,27 @@ class ErrorReference:
         if not known.any():
             raise ErrorReferenceError(f"{model}: backtest has no interval with both an actual and a prediction")
         frame = pd.DataFrame(
-            {"day": schema.interval_day(backtest["timestamp"]).to_numpy()[known], "sq": (actual[known] - predicted[known]) ** 2}
+            {
+                "day": schema.interval_day(backtest["timestamp"]).to_numpy()[known],
+                "sq": (actual[known] - predicted[known]) ** 2,
+            }
         )
         per_day = frame.groupby("day")["sq"].agg(["sum", "count"])
-        return cls(model, pd.DatetimeIndex(per_day.index), per_day["sum"].to_numpy(), per_day["count"].to_numpy(), float(actual[known].mean()))
+        return cls(
+            model,
+            pd.DatetimeIndex(per_day.index),
+            per_day["sum"].to_numpy(),
+            per_day["count"].to_numpy(),
+            float(actual[known].mean()),
+        )
 
     def without(self, first_day: pd.Timestamp, last_day: pd.Timestamp) -> ErrorReference:
         """The reference without the days in [first_day, last_day] (to judge a reference month out of sample)."""
         keep = ~((self.days >= first_day) & (self.days <= last_day))
         if not keep.any():
-            raise ErrorReferenceError(f"{self.model}: no reference day left outside {first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}")
+            raise ErrorReferenceError(
+                f"{self.model}: no reference day left outside {first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}"
+            )
         return ErrorReference(self.model, self.days[keep], self.day_sse[keep], self.day_count[keep], self.mean_usage)
 
     @property

@@ -176,7 +176,7 @@ def banded_backtest(pipeline, history: pd.DataFrame, target: pd.DataFrame) -> pd
     The features never read a row's own day, so actuals in `target` cannot leak into its forecast.
     """
     frame = pd.concat([history, target], ignore_index=True)[list(schema.COLUMNS)]
-    featurized = pipeline.named_steps["features"].transform(frame).iloc[len(history):]
+    featurized = pipeline.named_steps["features"].transform(frame).iloc[len(history) :]
     regressor = pipeline.named_steps["regressor"]
     point = evaluation.backtest_frame(target, regressor.predict(featurized))
     return pd.concat([point, regressor.predict_quantiles(featurized).reset_index(drop=True)], axis=1)

@@ -71,8 +71,15 @@ def build_usage_estimator(params: EstimatorParams) -> Pipeline:
 
 # ForecasterParams fields that are BandedForecastRegressor parameters of the same name.
 _BANDED_SETTINGS = (
-    "max_iter", "learning_rate", "max_depth", "min_samples_leaf", "l2_regularization",
-    "quantile_max_iter", "quantile_learning_rate", "quantile_max_depth", "quantile_min_samples_leaf",
+    "max_iter",
+    "learning_rate",
+    "max_depth",
+    "min_samples_leaf",
+    "l2_regularization",
+    "quantile_max_iter",
+    "quantile_learning_rate",
+    "quantile_max_depth",
+    "quantile_min_samples_leaf",
 )
 
 
@@ -82,7 +89,9 @@ def build_day_ahead_forecaster(params: ForecasterParams) -> Pipeline:
             ("features", DayAheadFeatures()),
             (
                 "regressor",
-                BandedForecastRegressor(random_state=params.seed, **{name: getattr(params, name) for name in _BANDED_SETTINGS}),
+                BandedForecastRegressor(
+                    random_state=params.seed, **{name: getattr(params, name) for name in _BANDED_SETTINGS}
+                ),
             ),
         ]
     )
@@ -108,7 +117,9 @@ def random_cv_rmse(params: EstimatorParams, readings: pd.DataFrame, folds: int =
 def forecaster_training_rows(train: pd.DataFrame, params: ForecasterParams) -> np.ndarray:
     """Rows with a full history window: the first `history_days` days only feed the lags."""
     first_day = schema.interval_day(train[schema.TIMESTAMP]).min()
-    return (schema.interval_day(train[schema.TIMESTAMP]) >= first_day + pd.Timedelta(days=params.history_days)).to_numpy()
+    return (
+        schema.interval_day(train[schema.TIMESTAMP]) >= first_day + pd.Timedelta(days=params.history_days)
+    ).to_numpy()
 
 
 def forecaster_calibration_rows(train: pd.DataFrame, params: ForecasterParams) -> np.ndarray:

@@ -71,7 +71,9 @@ def test_batch_over_the_limit_is_413_naming_the_limit(client, reading):
 def test_oversized_body_is_413_before_parsing(client):
     from api.app import MAX_BODY_BYTES
 
-    response = client.post("/predict/batch", content=b" " * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"})
+    response = client.post(
+        "/predict/batch", content=b" " * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413 and "over the limit" in response.json()["detail"]
 
 
@@ -109,7 +111,10 @@ def test_missing_field_and_inconsistent_calendar(client, reading):
     missing = {k: v for k, v in reading.items() if k != "leading_power_factor"}
     response = client.post("/predict", json=missing)
     assert response.status_code == 422
-    assert "leading_power_factor" in response.json()["detail"][0]["msg"] and "Field required" in response.json()["detail"][0]["msg"]
+    assert (
+        "leading_power_factor" in response.json()["detail"][0]["msg"]
+        and "Field required" in response.json()["detail"][0]["msg"]
+    )
 
     ts = dt.datetime.fromisoformat(reading["timestamp"])
     wrong_day = client.post("/predict", json={**reading, "timestamp": (ts + dt.timedelta(days=1)).isoformat()})
@@ -119,7 +124,9 @@ def test_missing_field_and_inconsistent_calendar(client, reading):
     aware = client.post("/predict", json={**reading, "timestamp": reading["timestamp"] + "+02:00"})
     assert aware.status_code == 422 and "UTC offset" in aware.text
 
-    batch = client.post("/predict/batch", json={"readings": [reading, {**reading, "nsm": (reading["nsm"] + 900) % 86400}]})
+    batch = client.post(
+        "/predict/batch", json={"readings": [reading, {**reading, "nsm": (reading["nsm"] + 900) % 86400}]}
+    )
     assert batch.status_code == 422
     assert batch.json()["detail"][0]["loc"][:3] == ["body", "readings", 1]
     assert "nsm" in batch.json()["detail"][0]["msg"]
@@ -130,7 +137,9 @@ def test_scalar_calendar_rule_agrees_with_the_schema_over_a_year():
 
     stamps = pd.Series(pd.date_range("2018-01-01 00:15", "2019-01-01 00:00", freq="15min"))
     expected = schema.calendar_columns(stamps)
-    derived = pd.DataFrame([interval_calendar(ts.to_pydatetime()) for ts in stamps], columns=["nsm", "day_of_week", "week_status"])
+    derived = pd.DataFrame(
+        [interval_calendar(ts.to_pydatetime()) for ts in stamps], columns=["nsm", "day_of_week", "week_status"]
+    )
     pd.testing.assert_frame_equal(derived, expected[["nsm", "day_of_week", "week_status"]], check_dtype=False)
 
 
@@ -228,7 +237,10 @@ def test_metrics_count_requests_predictions_and_versions(client, reading, mlflow
     assert 'energy_api_requests_total{endpoint="/predict",method="POST",status="422"}' in text
     assert 'energy_api_request_duration_seconds_bucket{endpoint="/predict",le="0.002"}' in text
     assert f'energy_api_predictions_total{{model="{ESTIMATOR_MODEL_NAME}",version="{champion.version}"}}' in text
-    assert f'energy_api_served_model_info{{model="{ESTIMATOR_MODEL_NAME}",run_id="{champion.run_id}",version="{champion.version}"}} 1.0' in text
+    assert (
+        f'energy_api_served_model_info{{model="{ESTIMATOR_MODEL_NAME}",run_id="{champion.run_id}",version="{champion.version}"}} 1.0'
+        in text
+    )
 
 
 def test_openapi_docs_are_served(client):

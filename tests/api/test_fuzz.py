@@ -20,7 +20,13 @@ from schemathesis.specs.openapi.checks import (
 
 from .conftest import API_TOKEN
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +44,20 @@ def test_no_server_errors_and_documented_responses(fuzzed_app):
         headers = {"Authorization": f"Bearer {API_TOKEN}"} if operation.path == "/admin/reload" else None
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        @settings(
+            max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+        )
         def fuzz(case):
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         fuzz()
         tested.append(f"{operation.method.upper()} {operation.path}")
     assert {"POST /predict", "POST /predict/batch", "GET /forecast", "GET /model", "POST /admin/reload"} <= set(tested)
-    copilot = {"GET /copilot/bill", "POST /copilot/whatif/shift", "POST /copilot/whatif/power-factor", "POST /copilot/optimize", "GET /copilot/explain"}
+    copilot = {
+        "GET /copilot/bill",
+        "POST /copilot/whatif/shift",
+        "POST /copilot/whatif/power-factor",
+        "POST /copilot/optimize",
+        "GET /copilot/explain",
+    }
     assert copilot <= set(tested)

@@ -131,7 +131,11 @@ def test_bills_show_the_api_s_bills_summed_over_the_months(on_api):
     assert not at.exception, at.exception
     answers = [api_get(on_api, "/copilot/bill", month=m) for m in span["months"]]
     currency = answers[0]["tariff"]["currency"]
-    for label, key in (("Total billed", "total"), ("Demand charge", "demand_charge"), ("Power-factor adjustment", "pf_adjustment")):
+    for label, key in (
+        ("Total billed", "total"),
+        ("Demand charge", "demand_charge"),
+        ("Power-factor adjustment", "pf_adjustment"),
+    ):
         assert metric(at, f"{label} ({currency})") == money(sum(a["bill"][key] for a in answers), "")
     table = at.dataframe[0].value
     assert table["total"].round(2).tolist() == [round(a["bill"]["total"], 2) for a in answers]
@@ -167,7 +171,14 @@ def test_bills_show_actual_vs_the_forecaster_s_backtest(on_api):
 
 def shift_body(day: str) -> dict:
     """The Shift form's defaults, as the request the page sends."""
-    return {"days": [day], "from_start": "10:00", "from_end": "12:00", "to_start": "02:00", "to_end": "04:00", "share": 0.5}
+    return {
+        "days": [day],
+        "from_start": "10:00",
+        "from_end": "12:00",
+        "to_start": "02:00",
+        "to_end": "04:00",
+        "share": 0.5,
+    }
 
 
 def test_whatif_shift_shows_the_api_s_saving(on_api):

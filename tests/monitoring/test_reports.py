@@ -49,4 +49,7 @@ def test_a_damaged_report_is_named(tmp_path):
 def test_numpy_values_and_nan_are_stored_as_json_types():
     import numpy as np
 
-    assert json.dumps(reports._plain({"a": np.bool_(True), "b": np.float64("nan"), "c": [np.int64(3)]})) == '{"a": true, "b": null, "c": [3]}'
+    assert (
+        json.dumps(reports._plain({"a": np.bool_(True), "b": np.float64("nan"), "c": [np.int64(3)]}))
+        == '{"a": true, "b": null, "c": [3]}'
+    )

@@ -73,14 +73,21 @@ def _serve(stack, name: str, args: list[str], health_path: str, env: dict[str, s
 @pytest.fixture(scope="module")
 def api(stack, pipeline_run):
     """The API, pointed at the MLflow server (the champions the pipeline registered)."""
-    yield from _serve(stack, "api", ["-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", "{port}"], "/health")
+    yield from _serve(
+        stack,
+        "api",
+        ["-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", "{port}"],
+        "/health",
+    )
 
 
 @pytest.fixture(scope="module")
 def dashboard(stack, api):
     """The operator dashboard over that API, as `make run` starts it."""
     env = {**stack.env, "ENERGY_API_URL": stack.url("api")}
-    yield from _serve(stack, "dashboard", ["-m", "dashboard", "--host", "127.0.0.1", "--port", "{port}"], "/_stcore/health", env)
+    yield from _serve(
+        stack, "dashboard", ["-m", "dashboard", "--host", "127.0.0.1", "--port", "{port}"], "/_stcore/health", env
+    )
 
 
 def test_databases_are_fresh_and_only_this_module_s(databases):
@@ -101,7 +108,10 @@ def test_pipeline_runs_and_materializations_land_in_postgres(stack, pipeline_run
     assets = {json.loads(key)[0] for key, _ in materialized}
     assert {"raw_readings", "rejected_readings", "clean_readings", *MODEL_ASSETS} <= assets
     months = sorted(partition for key, partition in materialized if json.loads(key)[0] == "clean_readings")
-    registered = sorted(p for (p,) in db.query("dagster", "SELECT partition FROM dynamic_partitions WHERE partitions_def_name = 'month'"))
+    registered = sorted(
+        p
+        for (p,) in db.query("dagster", "SELECT partition FROM dynamic_partitions WHERE partitions_def_name = 'month'")
+    )
     assert months == registered and len(months) == 12, months
     # Nothing of the run went to a local SQLite instance.
     assert not list((stack.home / "dagster").rglob("*.db"))
@@ -113,8 +123,13 @@ def test_models_are_registered_in_postgres_with_artifacts_served(stack, pipeline
     assert {name for name, _, _ in versions} == set(MODEL_NAMES)
     champions = dict(db.query("mlflow", "SELECT name, version FROM registered_model_aliases WHERE alias = 'champion'"))
     assert set(champions) == set(MODEL_NAMES)
-    runs = {run_id: tag for run_id, tag in db.query("mlflow", "SELECT run_uuid, value FROM tags WHERE key = 'dagster_run_id'")}
-    assert all(runs.get(run_id) == pipeline_run for _, _, run_id in versions), "each version comes from the pipeline's Dagster run"
+    runs = {
+        run_id: tag
+        for run_id, tag in db.query("mlflow", "SELECT run_uuid, value FROM tags WHERE key = 'dagster_run_id'")
+    }
+    assert all(runs.get(run_id) == pipeline_run for _, _, run_id in versions), (
+        "each version comes from the pipeline's Dagster run"
+    )
     # Artifacts went through the server (--serve-artifacts) into its destination, not a client-side path.
     assert len(list((stack.home / "mlartifacts").rglob("MLmodel"))) >= len(MODEL_NAMES)
 
@@ -137,7 +152,9 @@ def test_retrain_flow_runs_end_to_end_on_prefect_and_dagster(stack, pipeline_run
         "SELECT f.name, r.state_type FROM flow_run r JOIN flow f ON f.id = r.flow_id WHERE f.name = 'retrain'",
     )
     assert flow_runs == [("retrain", "COMPLETED")]
-    ((job, status),) = db.query("dagster", "SELECT pipeline_name, status FROM runs WHERE run_id = %s", (outcome["run_id"],))
+    ((job, status),) = db.query(
+        "dagster", "SELECT pipeline_name, status FROM runs WHERE run_id = %s", (outcome["run_id"],)
+    )
     assert job == "retrain_models"
     # A kept champion fails its blocking gate check, and with it the Dagster run: that is a decision.
     assert status == "SUCCESS" or "kept" in outcome["decisions"].values(), status
@@ -146,7 +163,7 @@ def test_retrain_flow_runs_end_to_end_on_prefect_and_dagster(stack, pipeline_run
         "SELECT DISTINCT asset_key FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
         (outcome["run_id"],),
     )
-    assert MODEL_ASSETS <= {json.loads(key)[0] for (key,) in trained}
+    assert {json.loads(key)[0] for (key,) in trained} >= MODEL_ASSETS
 
 
 def test_api_serves_the_champion_from_the_mlflow_server(stack, api):
@@ -179,7 +196,9 @@ def test_make_verify_passes_on_the_running_stack(stack, api, dashboard):
     done = _verify(_verify_env(stack))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.strip().splitlines()
-    assert [line.split()[:2] for line in lines] == [["ok", s] for s in ("dagster", "daemon", "mlflow", "prefect", "api", "dashboard")]
+    assert [line.split()[:2] for line in lines] == [
+        ["ok", s] for s in ("dagster", "daemon", "mlflow", "prefect", "api", "dashboard")
+    ]
     assert "energy-usage-estimator v" in lines[-2]
 
 
@@ -188,7 +207,14 @@ def test_make_verify_fails_when_a_service_is_down(stack, api, dashboard):
     done = _verify(_verify_env(stack))
     assert done.returncode == 1
     status = {line.split()[1]: line.split()[0] for line in done.stdout.strip().splitlines()}
-    assert status == {"dagster": "ok", "daemon": "ok", "mlflow": "ok", "prefect": "ok", "api": "FAIL", "dashboard": "ok"}
+    assert status == {
+        "dagster": "ok",
+        "daemon": "ok",
+        "mlflow": "ok",
+        "prefect": "ok",
+        "api": "FAIL",
+        "dashboard": "ok",
+    }
 
 
 def test_two_partitions_materialize_concurrently_on_postgres(stack, pipeline_run, tmp_path):
@@ -231,12 +257,19 @@ def test_a_run_submitted_to_the_webserver_is_queued_and_launched_by_the_daemon(s
         "{'dagster/partition': '2018-05'}))"
     )
     done = run_python(["-c", script], {**stack.env, "ENERGY_DAGSTER_URL": stack.url("dagster")}, timeout=300)
-    assert done.returncode == 0, f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}\n{stack.services['dagster-daemon'].log_tail()}"
+    assert done.returncode == 0, (
+        f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}\n{stack.services['dagster-daemon'].log_tail()}"
+    )
     run_id = done.stdout.strip().splitlines()[-1]
     db = stack.databases
     ((job, status),) = db.query("dagster", "SELECT pipeline_name, status FROM runs WHERE run_id = %s", (run_id,))
     assert (job, status) == ("ingest_month", "SUCCESS")
-    events = [e for (e,) in db.query("dagster", "SELECT dagster_event_type FROM event_logs WHERE run_id = %s ORDER BY id", (run_id,))]
+    events = [
+        e
+        for (e,) in db.query(
+            "dagster", "SELECT dagster_event_type FROM event_logs WHERE run_id = %s ORDER BY id", (run_id,)
+        )
+    ]
     assert "PIPELINE_ENQUEUED" in events, sorted(set(events))
     assert events.index("PIPELINE_ENQUEUED") < events.index("PIPELINE_STARTING") < events.index("PIPELINE_START")
     daemon_log = stack.services["dagster-daemon"].log_path.read_text(errors="replace")

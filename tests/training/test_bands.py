@@ -34,7 +34,9 @@ def test_calibration_widens_a_model_that_was_fitted_too_narrow():
     y[-1500:] = 10 * X["a"].to_numpy()[-1500:] + 2 * (y[-1500:] - 10 * X["a"].to_numpy()[-1500:])
     calibration = np.zeros(len(y), dtype=bool)
     calibration[-1500:] = True
-    model = BandedForecastRegressor(max_iter=40, quantile_max_iter=40, min_samples_leaf=20, quantile_min_samples_leaf=20)
+    model = BandedForecastRegressor(
+        max_iter=40, quantile_max_iter=40, min_samples_leaf=20, quantile_min_samples_leaf=20
+    )
     model.fit(X, y, calibration=calibration)
     assert model.quantile_offsets_[0] < 0 < model.quantile_offsets_[-1]  # p025 moved down, p975 up
 
@@ -128,6 +130,8 @@ def test_registered_forecaster_reproduces_its_backtest_bands(pipeline_result, fo
     days = schema.interval_day(readings["timestamp"])
     window = readings[((days > day - pd.Timedelta(days=42)) & (days <= day)).to_numpy()].reset_index(drop=True)
     got = bands.predict_quantiles(model, window).tail(96).reset_index(drop=True)
-    expected = backtest.set_index(pd.to_datetime(backtest["timestamp"])).reindex(pd.to_datetime(window["timestamp"].tail(96)))
+    expected = backtest.set_index(pd.to_datetime(backtest["timestamp"])).reindex(
+        pd.to_datetime(window["timestamp"].tail(96))
+    )
     assert expected["actual"].notna().all()
     np.testing.assert_allclose(got.to_numpy(), expected[list(QUANTILE_COLUMNS)].to_numpy(), rtol=0, atol=1e-9)
