@@ -155,7 +155,10 @@ class BillAnswer(Answer):
     complete_month: bool
     power_factor_rule: dict[str, Any] = Field(
         ...,
-        description="The tariff's power-factor thresholds the bill's adjustment applies: lagging and leading window hours, reference %, surcharge floor %, discount ceiling %",
+        description=(
+            "The tariff's power-factor thresholds the bill's adjustment applies: lagging and leading window "
+            "hours, reference %, surcharge floor %, discount ceiling %"
+        ),
     )
 
 

@@ -1,4 +1,5 @@
-"""Client errors: the 413 body limit, 422 details that name the field and what is allowed or why, 503 without a model."""
+"""Client errors: the 413 body limit, 422 details that name the field and what is allowed or why,
+503 without a model."""
 
 from __future__ import annotations
 
@@ -33,8 +34,10 @@ class BodySizeLimit:
                 if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
                     response = JSONResponse(
                         {
-                            "detail": f"request body of {int(value):,} bytes is over the limit of {MAX_BODY_BYTES:,} bytes "
-                            f"(a batch holds at most {MAX_BATCH_ROWS:,} readings)"
+                            "detail": (
+                                f"request body of {int(value):,} bytes is over the limit of {MAX_BODY_BYTES:,} bytes "
+                                f"(a batch holds at most {MAX_BATCH_ROWS:,} readings)"
+                            )
                         },
                         status_code=413,
                     )

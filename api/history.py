@@ -142,10 +142,10 @@ def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
         else:
             covered = f"clean readings cover {history['_day'].min().date()} to {history['_day'].max().date()}"
         raise ForecastUnavailable(
-            f"forecasting {day} needs clean readings over the {HISTORY_DAYS} days before it "
-            f"({start.date()} to {(end - pd.Timedelta(days=1)).date()}) with at most {continuity.MAX_MISSING_SHARE:.0%} "
-            f"of their intervals missing and no gap over {continuity.MAX_GAP}; {missing} of {expected} are missing "
-            f"and the longest gap is {longest}; {covered}"
+            f"forecasting {day} needs clean readings over the {HISTORY_DAYS} days before it ({start.date()} to "
+            f"{(end - pd.Timedelta(days=1)).date()}) with at most {continuity.MAX_MISSING_SHARE:.0%} of their "
+            f"intervals missing and no gap over {continuity.MAX_GAP}; {missing} of {expected} are missing and the "
+            f"longest gap is {longest}; {covered}"
         )
     window = history[(history["_day"] >= target - pd.Timedelta(days=WINDOW_DAYS)) & (history["_day"] < target)]
     own = history[history["_day"] == target]

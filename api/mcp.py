@@ -112,9 +112,11 @@ def build_server(copilot: Copilot, run: Runner = _in_thread) -> MCPServer:
         return await answer(lambda: copilot.optimize(request))
 
     @server.tool(
-        description="Why a past day's peak was what it was: the peak, the forecast and its band there, the typical day of "
-        "the same kind, the features that moved the forecast (SHAP), the tariff period and power factor, each with "
-        "one plain sentence. Same answer as GET /copilot/explain."
+        description=(
+            "Why a past day's peak was what it was: the peak, the forecast and its band there, the typical day of "
+            "the same kind, the features that moved the forecast (SHAP), the tariff period and power factor, each "
+            "with one plain sentence. Same answer as GET /copilot/explain."
+        )
     )
     async def explain_day(
         day: Annotated[dt.date, Field(description="A past day with readings, YYYY-MM-DD")],

@@ -75,8 +75,10 @@ class _ReadingConfig(BaseModel):
 def _calendar_problems(timestamp: dt.datetime, nsm: int, day_of_week: str, week_status: str) -> list[str]:
     if timestamp.tzinfo is not None:
         return [
-            "timestamp: give the plant's local time without a UTC offset (e.g. 2018-10-01T08:15:00), "
-            "the way the meter export records it"
+            (
+                "timestamp: give the plant's local time without a UTC offset (e.g. 2018-10-01T08:15:00), "
+                "the way the meter export records it"
+            )
         ]
     expected_nsm, day_name, expected_status = interval_calendar(timestamp)
     problems = []
@@ -236,13 +238,17 @@ class Forecast(BaseModel):
     history_days: int = Field(..., description="Days of clean history the forecast was made from")
     history_missing_intervals: int = Field(
         ...,
-        description="15-minute intervals missing from the 28 days of history before the day (gaps within the continuity limits)",
+        description=(
+            "15-minute intervals missing from the 28 days of history before the day (gaps within the continuity limits)"
+        ),
     )
     intervals: list[IntervalForecast]
     bands: bool = Field(False, description="Whether the intervals carry the quantiles p025..p975")
     cost: dict[str, Any] | None = Field(
         None,
-        description="The day priced from the point forecast: energy by period, energy charge, peak (kW, time, period), CO2",
+        description=(
+            "The day priced from the point forecast: energy by period, energy charge, peak (kW, time, period), CO2"
+        ),
     )
     peak_risk: dict[str, Any] | None = Field(
         None, description="With cap_kw: per interval, the probability that demand exceeds the cap"

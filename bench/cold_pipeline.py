@@ -37,7 +37,8 @@ def main() -> int:
             times.append(elapsed)
             print(f"run {i + 1}: {elapsed:.1f} s")
     print(
-        f"cold make pipeline: median {statistics.median(times):.1f} s over {len(times)} runs (min {min(times):.1f}, max {max(times):.1f})"
+        f"cold make pipeline: median {statistics.median(times):.1f} s over {len(times)} runs (min "
+        f"{min(times):.1f}, max {max(times):.1f})"
     )
     print("\n".join(line for line in done.stdout.splitlines() if not line.startswith("20")))
     return 0

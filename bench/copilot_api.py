@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                     "p50_ms_max": max(p50),
                 }
                 print(
-                    f"{name:34s} p50 {results[name]['p50_ms']:7.1f} ms  (rounds {min(p50):.1f}-{max(p50):.1f})  p90 {results[name]['p90_ms']:7.1f} ms"
+                    f"{name:34s} p50 {results[name]['p50_ms']:7.1f} ms  (rounds "
+                    f"{min(p50):.1f}-{max(p50):.1f})  p90 {results[name]['p90_ms']:7.1f} ms"
                 )
     finally:
         stop(api)

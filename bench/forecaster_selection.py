@@ -99,7 +99,8 @@ def bands_validation(train: pd.DataFrame, params: ForecasterParams) -> list[dict
 
 
 def holdout_scores(readings: pd.DataFrame, params: ForecasterParams) -> dict[str, float]:
-    """Holdout RMSE, seasonal-naive RMSE, band metrics and training seconds, as the day_ahead_forecaster asset computes them."""
+    """Holdout RMSE, seasonal-naive RMSE, band metrics and training seconds, as the day_ahead_forecaster asset
+    computes them."""
     train, holdout = evaluation.time_split(readings)
     started = time.perf_counter()
     model = fit_day_ahead_forecaster(train, params)
@@ -116,9 +117,9 @@ def holdout_scores(readings: pd.DataFrame, params: ForecasterParams) -> dict[str
 
 def _print_bands(label: str, m: dict[str, float]) -> None:
     print(
-        f"{label:<10} RMSE {m['rmse']:6.3f}  coverage 80 % {m['holdout_coverage_80']:.3f}  95 % {m['holdout_coverage_95']:.3f}  "
-        f"pinball {m['holdout_pinball_mean']:.3f} vs seasonal naive {m['baseline_seasonal_naive_pinball_mean']:.3f} "
-        f"({m['pinball_improvement']:.1%} better)",
+        f"{label:<10} RMSE {m['rmse']:6.3f}  coverage 80 % {m['holdout_coverage_80']:.3f}  95 % "
+        f"{m['holdout_coverage_95']:.3f}  pinball {m['holdout_pinball_mean']:.3f} vs seasonal naive "
+        f"{m['baseline_seasonal_naive_pinball_mean']:.3f} ({m['pinball_improvement']:.1%} better)",
         flush=True,
     )
 
@@ -144,14 +145,16 @@ def main() -> None:
             pooled, months = inner_validation(train, columns, settings)
             print(f"{label:<52} {pooled:7.3f}  " + " ".join(f"{m:6.2f}" for m in months), flush=True)
     print(
-        f"bands, rolling-origin inside Jan-Sep 2018, calibrated on the last {chosen.calibration_days} days before each month"
+        f"bands, rolling-origin inside Jan-Sep 2018, calibrated on the last {chosen.calibration_days} days before "
+        "each month"
     )
     for row in bands_validation(train, chosen):
         _print_bands(row["month"], row)
     if args.holdout:
         scores = holdout_scores(readings, chosen)
         print(
-            f"holdout Oct-Dec 2018, chosen {chosen}: RMSE {scores['rmse']:.3f} kWh (seasonal naive {scores['naive_rmse']:.3f}), fit {scores['fit_seconds']:.1f} s"
+            f"holdout Oct-Dec 2018, chosen {chosen}: RMSE {scores['rmse']:.3f} kWh (seasonal naive "
+            f"{scores['naive_rmse']:.3f}), fit {scores['fit_seconds']:.1f} s"
         )
         _print_bands("holdout", scores)
 

@@ -178,7 +178,8 @@ def main() -> int:
     for name in () if args.skip_servers else ("mlflow", "prefect", "dagster-webserver"):
         samples = [time_to_healthy(name) for _ in range(args.repeats)]
         print(
-            f"{name:<18} healthy after: median {statistics.median(samples):6.2f} s  ({', '.join(f'{s:.1f}' for s in samples)})"
+            f"{name:<18} healthy after: median {statistics.median(samples):6.2f} s  "
+            f"({', '.join(f'{s:.1f}' for s in samples)})"
         )
     ingest_month_seconds("local")  # warm the imports and caches of this process once
     samples: dict[str, list[float]] = {"local": [], "postgres": []}

@@ -267,14 +267,16 @@ def main(argv: list[str] | None = None) -> int:
         for key in medians["api"]
     }
     print(
-        f"\nmedians over {args.repeats} runs on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})"
+        f"\nmedians over {args.repeats} runs on {platform.node()} ({os.cpu_count()} cores, Python "
+        f"{platform.python_version()})"
     )
     print("| figure | this API | mlflow models serve | ratio | mlflow, OMP_NUM_THREADS=1 | ratio |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for key in medians["api"]:
         a, m, m1 = medians["api"][key], medians["mlflow"][key], medians["mlflow_omp1"][key]
         print(
-            f"| {key} | {a:.2f} | {m:.2f} | {ratios[f'{key}_vs_mlflow']:.1f}x | {m1:.2f} | {ratios[f'{key}_vs_mlflow_omp1']:.1f}x |"
+            f"| {key} | {a:.2f} | {m:.2f} | {ratios[f'{key}_vs_mlflow']:.1f}x | {m1:.2f} | "
+            f"{ratios[f'{key}_vs_mlflow_omp1']:.1f}x |"
         )
     print("(ratio: how many times better this API is: higher throughput, or lower latency)")
     goals = {

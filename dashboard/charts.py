@@ -98,7 +98,8 @@ def profiles_chart(frame: pd.DataFrame, x: str, series: dict[str, str], y_title:
 def stacked_bars(
     frame: pd.DataFrame, x: str, parts: dict[str, str], y_title: str, colors: dict[str, str] | None = None
 ) -> alt.Chart:
-    """One bar per `x` (e.g. month), stacked in the order of `parts` (column → label), colored by `colors` (label → color)."""
+    """One bar per `x` (e.g. month), stacked in the order of `parts` (column → label), colored by `colors`
+    (label → color)."""
     long = frame.melt(id_vars=[x], value_vars=list(parts), var_name="part", value_name="value")
     long["order"] = long["part"].map({c: i for i, c in enumerate(parts)})
     long["part"] = long["part"].map(parts)
@@ -145,7 +146,8 @@ def power_factor_chart(frame: pd.DataFrame, series: dict[str, str], thresholds: 
 
 
 def actual_vs_forecast_chart(frame: pd.DataFrame) -> alt.Chart:
-    """Monthly usage (MWh): the actual beside the forecast, grouped per month; months without a forecast show the actual alone."""
+    """Monthly usage (MWh): the actual beside the forecast, grouped per month; months without a forecast show the
+    actual alone."""
     long = frame.melt(
         id_vars=["month"], value_vars=["actual", "forecast"], var_name="series", value_name="mwh"
     ).dropna()

@@ -38,7 +38,8 @@ def show_error(error: ApiError) -> None:
         )
     elif isinstance(error, ApiRefused) and error.status == 404:
         st.warning(
-            f"The API at **{client().base_url}** does not serve {error.url} (HTTP 404): it is an older version of the API."
+            f"The API at **{client().base_url}** does not serve {error.url} (HTTP 404): it is an older version of "
+            "the API."
         )
     elif isinstance(error, ApiRefused) and error.status == 503:
         st.warning(f"The API at **{client().base_url}** has no model to answer with yet: {error.detail}")

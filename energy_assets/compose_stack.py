@@ -472,7 +472,8 @@ def step_base(ctx: Context) -> str:
         if not reused:
             build_local_base(ctx)
         parts.append(
-            f"{OFFICIAL_PYTHON_IMAGE} not pullable: PYTHON_IMAGE={LOCAL_BASE_IMAGE} ({'reused' if reused else 'debootstrap'}, {_image_mb(ctx, LOCAL_BASE_IMAGE):.0f} MB)"
+            f"{OFFICIAL_PYTHON_IMAGE} not pullable: PYTHON_IMAGE={LOCAL_BASE_IMAGE} "
+            f"({'reused' if reused else 'debootstrap'}, {_image_mb(ctx, LOCAL_BASE_IMAGE):.0f} MB)"
         )
     if _pull(ctx, OFFICIAL_POSTGRES_IMAGE):
         ctx.postgres_image = OFFICIAL_POSTGRES_IMAGE
@@ -480,7 +481,8 @@ def step_base(ctx: Context) -> str:
     else:
         ctx.postgres_image = LOCAL_POSTGRES_IMAGE
         parts.append(
-            f"{OFFICIAL_POSTGRES_IMAGE} not pullable: POSTGRES_IMAGE={LOCAL_POSTGRES_IMAGE} (docker/postgres, built with the others)"
+            f"{OFFICIAL_POSTGRES_IMAGE} not pullable: POSTGRES_IMAGE={LOCAL_POSTGRES_IMAGE} (docker/postgres, "
+            "built with the others)"
         )
     return "; ".join(parts)
 
@@ -651,7 +653,8 @@ def step_pipeline(ctx: Context) -> str:
     checks = sum(c.passed for c in outcome.checks)
     return (
         f"Dagster run {run_id} {outcome.status} via {ctx.url('dagster-webserver')} (queued, launched by the daemon): "
-        f"{sum(len(v) for v in outcome.materializations.values())} materializations, {checks}/{len(outcome.checks)} checks passed"
+        f"{sum(len(v) for v in outcome.materializations.values())} materializations, "
+        f"{checks}/{len(outcome.checks)} checks passed"
     )
 
 
@@ -665,7 +668,8 @@ def step_flow(ctx: Context) -> str:
     state = flow_run.state
     if state is None or not state.is_completed():
         raise StepFailed(
-            f"flow run {flow_run.name} of {FLOW_DEPLOYMENT}: {state.name if state else 'no state'} {state.message if state else ''}"
+            f"flow run {flow_run.name} of {FLOW_DEPLOYMENT}: {state.name if state else 'no state'} "
+            f"{state.message if state else ''}"
         )
     new = [r for r in dagster_runs.instance().get_runs(_retrain_filter()) if r.run_id not in before]
     if len(new) != 1:
@@ -724,7 +728,8 @@ def step_api(ctx: Context) -> str:
             break
         if time.monotonic() > deadline:
             raise StepFailed(
-                f"after {API_FOLLOW_SECONDS} s the API serves {served}, the registry's {CHAMPION_ALIAS} aliases are {registry}"
+                f"after {API_FOLLOW_SECONDS} s the API serves {served}, the registry's {CHAMPION_ALIAS} "
+                f"aliases are {registry}"
             )
         time.sleep(5)
     answer = _get_json(f"{ctx.url('api')}/predict", sample_reading())
@@ -802,7 +807,7 @@ def teardown(ctx: Context) -> str:
     for name, action in actions:
         try:
             parts.append(action())
-        except Exception as error:
+        except Exception as error:  # the next part must run all the same
             errors.append(f"{name}: {type(error).__name__}: {error}")
     if errors:
         raise StepFailed("; ".join(errors + parts))
@@ -888,7 +893,10 @@ def main(argv: list[str] | None = None) -> int:
     ok = all(s.ok for s in steps) and len(steps) >= len(STEPS)
     total = time.monotonic() - started
     print(
-        f"{'ok  ' if ok else 'FAIL'}  compose-test {total:7.1f} s  {sum(s.ok for s in steps)}/{len(steps)} steps passed",
+        (
+            f"{'ok  ' if ok else 'FAIL'}  compose-test {total:7.1f} s  {sum(s.ok for s in steps)}/{len(steps)} steps "
+            "passed"
+        ),
         flush=True,
     )
     if args.json:

@@ -164,13 +164,16 @@ def champion_summary() -> dict[str, dict]:
 def format_summary(result: PipelineResult) -> str:
     status = "succeeded" if result.success else "failed"
     if result.only_gates_failed:
-        status = "stopped at a champion gate: a candidate that does not beat its champion is not promoted (see the gates below)"
+        status = (
+            "stopped at a champion gate: a candidate that does not beat its champion is not promoted (see the "
+            "gates below)"
+        )
     lines = [f"Dagster run {result.run_id}: {status}"]
     if result.counts:
         c = result.counts
         lines.append(
-            f"rows in {c.get('raw_rows', 0):,} | clean {c.get('clean_rows', 0):,} | rejected {c.get('rejected_rows', 0):,} "
-            f"| exact duplicates dropped {c.get('exact_duplicates_dropped', 0):,}"
+            f"rows in {c.get('raw_rows', 0):,} | clean {c.get('clean_rows', 0):,} | rejected "
+            f"{c.get('rejected_rows', 0):,} | exact duplicates dropped {c.get('exact_duplicates_dropped', 0):,}"
         )
     for asset, decision in result.gate_decisions.items():
         lines.append(f"gate {asset}: {decision}")

@@ -248,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mlflow         {masked(current.mlflow_tracking_uri)}")
         storage = current.dagster_storage_config()
         print(
-            f"dagster        {masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}"
+            "dagster        "
+            f"{masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}"
         )
         print(f"prefect        {masked(current.prefect_database_url)}")
     except SettingsError as error:

@@ -90,7 +90,8 @@ def check_dagster_daemon(base: str, timeout: float) -> str:
     unhealthy = sorted(s["daemonType"] for s in required if not s["healthy"])
     if not required or unhealthy:
         raise CheckFailed(
-            f"dagster-daemon has no heartbeat for {unhealthy or 'any daemon'} (is dagster-daemon running on this instance?)"
+            f"dagster-daemon has no heartbeat for {unhealthy or 'any daemon'} (is dagster-daemon running on this "
+            "instance?)"
         )
     age = time.time() - max(s["lastHeartbeatTime"] or 0 for s in required)
     return f"{len(required)} daemons healthy, last heartbeat {age:.0f} s ago"

@@ -253,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     export = generate(args.out_dir, args.seed)
     print(
-        f"{export.path}: {len(export.truth)} data lines, {len(export.dropped)} intervals left out; truth in {args.out_dir / 'truth.parquet'}"
+        f"{export.path}: {len(export.truth)} data lines, {len(export.dropped)} intervals left out; truth in "
+        f"{args.out_dir / 'truth.parquet'}"
     )
     return 0
 

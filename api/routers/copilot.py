@@ -82,7 +82,10 @@ async def optimize(request: OptimizeRequest, copilot: CopilotOps, workers: Worke
 @router.get(
     "/explain",
     response_model=ExplainAnswer,
-    summary="Why a past day's peak was what it was: forecast and band, typical day, feature contributions, period, power factor",
+    summary=(
+        "Why a past day's peak was what it was: forecast and band, typical day, feature contributions, period, "
+        "power factor"
+    ),
     responses=UNAVAILABLE,
 )
 async def explain(

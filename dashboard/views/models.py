@@ -89,7 +89,8 @@ else:
 
 st.subheader("Gate decisions")
 st.caption(
-    "A candidate replaces the champion only when its holdout RMSE beats the champion's (with no champion yet: the seasonal-naive baseline's)."
+    "A candidate replaces the champion only when its holdout RMSE beats the champion's (with no champion "
+    "yet: the seasonal-naive baseline's)."
 )
 for gates in monitoring["gates"]:
     if gates.get("error"):

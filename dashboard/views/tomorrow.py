@@ -32,7 +32,10 @@ day = left.date_input(
     value=next_day,
     min_value=first_day + dt.timedelta(days=28),
     max_value=next_day,
-    help=f"Clean readings cover {span['first_day']} to {span['last_day']}; the next day to forecast is {span['next_day']}.",
+    help=(
+        f"Clean readings cover {span['first_day']} to {span['last_day']}; the next day to forecast is "
+        f"{span['next_day']}."
+    ),
 )
 cap_kw = right.number_input(
     "Demand cap (kW)",
@@ -81,14 +84,16 @@ if not cost:
 st.altair_chart(charts.forecast_chart(frame, cap_kw), width="stretch")
 bands = "; bands: p10–p90 and 95 % (p025–p975)" if forecast.get("bands") else ""
 st.caption(
-    f"Forecast of {forecast['day']}: load periods {PERIOD_SOURCES.get(forecast['load_type_source'], forecast['load_type_source'])}, "
-    f"{forecast['history_days']} days of history{bands}. Shading: the tariff period of each interval."
+    f"Forecast of {forecast['day']}: load periods "
+    f"{PERIOD_SOURCES.get(forecast['load_type_source'], forecast['load_type_source'])}, {forecast['history_days']} "
+    f"days of history{bands}. Shading: the tariff period of each interval."
 )
 if risk:
     at = pd.Timestamp(risk["max_at"])
     message = (
         f"Cap {risk['cap_kw']:,.0f} kW: the most likely interval to exceed it ends at {at:%H:%M} "
-        f"(probability {risk['max_p_exceed']:.0%}); expected intervals over the cap: {risk['expected_intervals_over_cap']:,.2f}."
+        f"(probability {risk['max_p_exceed']:.0%}); expected intervals over the cap: "
+        f"{risk['expected_intervals_over_cap']:,.2f}."
     )
     (st.warning if risk["max_p_exceed"] >= 0.5 else st.info)(message)
 elif cap_kw:

@@ -1,4 +1,5 @@
-"""What-if: shift energy between hours, correct the power factor, schedule a deferrable block; savings as the API computes them."""
+"""What-if: shift energy between hours, correct the power factor, schedule a deferrable block; savings as the API
+computes them."""
 
 from __future__ import annotations
 
@@ -85,7 +86,8 @@ with shift_tab:
         delta_table(answer)
         if answer.get("co2_t"):
             st.caption(
-                f"CO2: {answer['co2_t']['before']} t before, {answer['co2_t']['after']} t after. {answer['co2_t'].get('note', '')}"
+                f"CO2: {answer['co2_t']['before']} t before, {answer['co2_t']['after']} t after. "
+                f"{answer['co2_t'].get('note', '')}"
             )
 
 with pf_tab:

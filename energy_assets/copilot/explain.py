@@ -170,15 +170,18 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
         + "."
     )
     typical_sentence = (
-        f"A typical {KIND_NAMES[kind]} (mean of the last {len(typical_days)}) used {peak_typical:.2f} kWh in that interval "
-        f"and {day_typical:.0f} kWh over the day; this day used {day_actual:.0f} kWh, "
+        f"A typical {KIND_NAMES[kind]} (mean of the last {len(typical_days)}) used {peak_typical:.2f} kWh in that "
+        f"interval and {day_typical:.0f} kWh over the day; this day used {day_actual:.0f} kWh, "
         f"{_more_or_less(_pct(day_actual, day_typical))} typical."
         if peak_typical is not None and day_typical is not None
         else f"No earlier {KIND_NAMES[kind]} in the {WINDOW_DAYS} days before to compare with."
     )
     top = contributions["features"][:3]
     contribution_sentence = (
-        f"Against the model's average forecast of {contributions['base_value_kwh']:.2f} kWh, the forecast at the peak was moved most by "
+        (
+            f"Against the model's average forecast of {contributions['base_value_kwh']:.2f} kWh, the forecast at "
+            "the peak was moved most by "
+        )
         + ", ".join(f"{c['feature']} = {_value_text(c['value'])} ({c['contribution_kwh']:+.2f} kWh)" for c in top)
         + "."
     )

@@ -49,7 +49,10 @@ def baseline_day(forecast: pd.DataFrame, column: str, field: str = "forecast") -
     if len(days) != 1 or len(frame) != schema.INTERVALS_PER_DAY or frame[schema.TIMESTAMP].duplicated().any():
         raise CopilotInputError(
             field,
-            f"expected the {schema.INTERVALS_PER_DAY} intervals of one day, got {len(frame)} rows over {len(days)} day(s)",
+            (
+                f"expected the {schema.INTERVALS_PER_DAY} intervals of one day, got {len(frame)} rows over "
+                f"{len(days)} day(s)"
+            ),
         )
     return frame
 
@@ -146,7 +149,10 @@ def schedule_block(
     if energy_kwh > d * u + TOLERANCE:
         raise InfeasibleError(
             "energy_kwh",
-            f"{energy_kwh} kWh cannot run in {duration_minutes} min at power_limit_kw {power_limit_kw} (at most {d * u:.2f} kWh)",
+            (
+                f"{energy_kwh} kWh cannot run in {duration_minutes} min at power_limit_kw {power_limit_kw} (at "
+                f"most {d * u:.2f} kWh)"
+            ),
         )
     base_kw_day = baseline["kwh"].to_numpy() / INTERVAL_HOURS
     starts = baseline[schema.TIMESTAMP] - schema.INTERVAL
@@ -157,7 +163,10 @@ def schedule_block(
         worst = int(np.argmax(base_kw_day))
         raise InfeasibleError(
             "peak_cap_kw",
-            f"the baseline forecast alone reaches {base_kw_day[worst]:.1f} kW at {starts.iloc[worst]:%H:%M}, above the cap {peak_cap_kw} kW",
+            (
+                f"the baseline forecast alone reaches {base_kw_day[worst]:.1f} kW at {starts.iloc[worst]:%H:%M}, "
+                f"above the cap {peak_cap_kw} kW"
+            ),
         )
     demand_rate = tariff.demand_charge_per_kw
     began = time.perf_counter()
@@ -165,7 +174,10 @@ def schedule_block(
     if solved is None:
         raise InfeasibleError(
             "peak_cap_kw",
-            f"no schedule of {energy_kwh} kWh in {duration_minutes} min within {window.label()} keeps the demand under {peak_cap_kw} kW",
+            (
+                f"no schedule of {energy_kwh} kWh in {duration_minutes} min within {window.label()} keeps the "
+                f"demand under {peak_cap_kw} kW"
+            ),
         )
     cap_binds = False
     if peak_cap_kw is not None:

@@ -214,7 +214,10 @@ def shift(
         if moved > available + 1e-9:
             raise InfeasibleError(
                 "energy_kwh",
-                f"{day.date()}: from_window {from_window.label()} used only {available:.2f} kWh, cannot move {moved:.2f}",
+                (
+                    f"{day.date()}: from_window {from_window.label()} used only {available:.2f} kWh, cannot move "
+                    f"{moved:.2f}"
+                ),
             )
         factor = 1.0 - (moved / available if available > 0 else 0.0)
         usage[source] *= factor
@@ -222,7 +225,10 @@ def shift(
         if usage[target].max() > MAX_INTERVAL_KWH:
             raise InfeasibleError(
                 "to_window",
-                f"{day.date()}: an interval would use {usage[target].max():.1f} kWh, above the {MAX_INTERVAL_KWH:.0f} kWh a 15-minute reading can hold",
+                (
+                    f"{day.date()}: an interval would use {usage[target].max():.1f} kWh, above the "
+                    f"{MAX_INTERVAL_KWH:.0f} kWh a 15-minute reading can hold"
+                ),
             )
         if lag is not None:
             moved_kvarh = lag[source].sum() * (1.0 - factor)

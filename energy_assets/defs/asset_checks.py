@@ -136,7 +136,10 @@ def check_day_of_week_consistent(clean_readings: pd.DataFrame) -> dg.AssetCheckR
     for name in ("day_of_week", "week_status", "nsm"):
         wrong = np.flatnonzero(clean_readings[name].to_numpy() != expected[name].to_numpy())
         problems += [
-            f"{clean_readings[schema.TIMESTAMP].iloc[i]}: {name}={clean_readings[name].iloc[i]!r}, expected {expected[name].iloc[i]!r}"
+            (
+                f"{clean_readings[schema.TIMESTAMP].iloc[i]}: {name}={clean_readings[name].iloc[i]!r}, expected "
+                f"{expected[name].iloc[i]!r}"
+            )
             for i in wrong[:MAX_LISTED]
         ]
     return _result(problems)

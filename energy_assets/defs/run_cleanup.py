@@ -84,12 +84,16 @@ def close_orphaned_runs(instance: dg.DagsterInstance, logger: logging.Logger | N
         pid = int(run.tags.get(PID_TAG, "0"))
         if not pid or process_alive(pid, run.tags.get(PROCESS_START_TAG, "")):
             continue
-        message = f"The process that ran this run in-process (pid {pid} on {run.tags[HOST_TAG]}) is gone; marking the run failed."
+        message = (
+            f"The process that ran this run in-process (pid {pid} on {run.tags[HOST_TAG]}) is gone; marking the run "
+            "failed."
+        )
         instance.report_engine_event(message, run)
         instance.report_run_failed(run, message)
         ended = end_mlflow_runs(run.run_id, RunStatus.to_string(RunStatus.KILLED))
         logger.warning(
-            f"closed orphaned Dagster run {run.run_id} ({run.job_name}, pid {pid} gone); MLflow runs ended KILLED: {ended or 'none'}"
+            f"closed orphaned Dagster run {run.run_id} ({run.job_name}, pid {pid} gone); MLflow runs ended "
+            f"KILLED: {ended or 'none'}"
         )
         closed.append(run.run_id)
     return closed

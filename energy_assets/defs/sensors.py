@@ -130,7 +130,10 @@ def _mlflow_runs_of(run_status: dg.DagsterRunStatus, mlflow_status: str, adjecti
         run_status=run_status,
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=10,
-        description=f"Ends the MLflow runs a {adjective} Dagster run left RUNNING (e.g. its worker was killed) as {mlflow_status}.",
+        description=(
+            f"Ends the MLflow runs a {adjective} Dagster run left RUNNING (e.g. its worker was killed) as "
+            f"{mlflow_status}."
+        ),
     )
     def _sensor(context: dg.RunStatusSensorContext):
         ended = end_mlflow_runs(context.dagster_run.run_id, mlflow_status)

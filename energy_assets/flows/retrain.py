@@ -71,7 +71,8 @@ def decision_markdown(run: dagster_runs.DagsterRun, decisions: dict[str, GateOut
     ]
     for d in decisions.values():
         lines.append(
-            f"| {d.asset} | **{d.decision}** | v{d.candidate_version} | {d.candidate_rmse:.4f} | {d.reference} | {d.reference_rmse:.4f} |"
+            f"| {d.asset} | **{d.decision}** | v{d.candidate_version} | {d.candidate_rmse:.4f} | "
+            f"{d.reference} | {d.reference_rmse:.4f} |"
         )
     return "\n".join(lines)
 
@@ -97,7 +98,8 @@ def retrain(estimator: dict | None = None, forecaster: dict | None = None) -> Re
     publish("retrain-decision", decision_markdown(run, decisions), "promoted or kept, with both scores")
     for d in decisions.values():
         print(
-            f"{d.asset}: {d.decision} (v{d.candidate_version} {d.candidate_rmse:.4f} vs {d.reference} {d.reference_rmse:.4f})"
+            f"{d.asset}: {d.decision} (v{d.candidate_version} {d.candidate_rmse:.4f} vs {d.reference} "
+            f"{d.reference_rmse:.4f})"
         )
     return RetrainOutcome(run_id=run.run_id, run_url=run.url, decisions=decisions)
 

@@ -47,7 +47,8 @@ def simulate_drift(month: str = DEFAULT_MONTH, thresholds: dict | None = None) -
         evidence, limits = dict(metadata["evidence"]), dict(metadata["thresholds"])
         rows = [
             f"| {name} | {'yes' if e['expected_drift'] else 'no'} | {'yes' if e['detected'] else 'no'} | "
-            f"{', '.join(e['detected_by_models']) or '-'} | {'✅' if e['as_expected'] else '❌'} | {'; '.join(e['reasons'][:4])} |"
+            f"{', '.join(e['detected_by_models']) or '-'} | {'✅' if e['as_expected'] else '❌'} | "
+            f"{'; '.join(e['reasons'][:4])} |"
             for name, e in evidence.items()
         ]
         markdown = "\n".join(

@@ -86,12 +86,14 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
             champions[asset] = (champion, registered)
             if champion.tags.get(lineage.TAG_DATA_VERSION) != data_version:
                 problems.append(
-                    f"{name} v{champion.version} was trained on data version {champion.tags.get(lineage.TAG_DATA_VERSION)}, "
+                    f"{name} v{champion.version} was trained on data version "
+                    f"{champion.tags.get(lineage.TAG_DATA_VERSION)}, "
                     f"the raw data in place is {data_version}: check out that DVC version first"
                 )
             if champion.tags.get(lineage.TAG_CODE_VERSION) != lineage.code_version():
                 problems.append(
-                    f"{name} v{champion.version} was trained with code version {champion.tags.get(lineage.TAG_CODE_VERSION)}, "
+                    f"{name} v{champion.version} was trained with code version "
+                    f"{champion.tags.get(lineage.TAG_CODE_VERSION)}, "
                     f"the code in place is {lineage.code_version()} (git {champion.tags.get(lineage.TAG_GIT_COMMIT)})"
                 )
             params = {
@@ -117,7 +119,10 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
             client.set_model_version_tag(MODELS[asset], version, "reproduces", f"v{champion.version}")
             client.set_model_version_tag(MODELS[asset], version, "reproducibility", "passed" if ok else "failed")
         problems += [
-            f"{c.asset} {c.metric}: rebuilt {c.rebuilt:.6f} vs registered {c.registered:.6f} (|Δ| {abs(c.rebuilt - c.registered):.6f} > {TOLERANCE})"
+            (
+                f"{c.asset} {c.metric}: rebuilt {c.rebuilt:.6f} vs registered {c.registered:.6f} (|Δ| "
+                f"{abs(c.rebuilt - c.registered):.6f} > {TOLERANCE})"
+            )
             for c in comparisons
             if not c.within
         ]

@@ -84,7 +84,10 @@ def continuity_problems(
     gaps = gaps_between(timestamps)
     months = missing_per_month(timestamps)
     problems = [
-        f"{row.month}: {row.missing} of {row.expected} intervals missing ({row.missing_share:.2%} > {max_missing_share:.2%})"
+        (
+            f"{row.month}: {row.missing} of {row.expected} intervals missing ({row.missing_share:.2%} > "
+            f"{max_missing_share:.2%})"
+        )
         for row in months.itertuples()
         if row.missing_share > max_missing_share
     ]

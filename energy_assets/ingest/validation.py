@@ -318,7 +318,10 @@ def _physical_consistency(values: dict[str, pd.Series], tolerances: dict[str, fl
         if bad.any():
             implied = _power_factor(p[bad], q[bad])
             messages = [
-                f"inconsistent power triangle: {pf_name}={_fmt(f)} but usage_kwh={_fmt(pp)} and {q_name}={_fmt(qq)} imply "
+                (
+                    f"inconsistent power triangle: {pf_name}={_fmt(f)} but usage_kwh={_fmt(pp)} and "
+                    f"{q_name}={_fmt(qq)} imply "
+                )
                 + (f"{pf_name}={i:.2f}" if np.isfinite(i) else "no defined power factor")
                 + (f" (or usage_kwh={qq * f / np.sqrt(1e4 - f * f):.2f})" if 0 < f < 100 and qq > 0 else "")
                 for f, pp, qq, i in zip(pf[bad], p[bad], q[bad], implied)
@@ -335,7 +338,10 @@ def _physical_consistency(values: dict[str, pd.Series], tolerances: dict[str, fl
     if bad.any():
         factor = sum(schema.EMISSION_FACTOR_KG_PER_KWH) / 2
         messages = [
-            f"inconsistent co2: co2_tco2={c:g} but usage_kwh={_fmt(pp)} at {factor:.4f} kg/kWh implies co2_tco2={pp * factor / 1000:.3f}"
+            (
+                f"inconsistent co2: co2_tco2={c:g} but usage_kwh={_fmt(pp)} at {factor:.4f} kg/kWh implies "
+                f"co2_tco2={pp * factor / 1000:.3f}"
+            )
             + (f" (or usage_kwh={c * 1000 / factor:.2f})" if c > 0 else "")
             for c, pp in zip(co2[bad], p[bad])
         ]
@@ -369,11 +375,13 @@ def _resolve_clashes(raw: pd.DataFrame, timestamp: pd.Series, keep: np.ndarray, 
             own = reasons[index]
             rule = "physical consistency" if any(kind in own for kind in PHYSICAL_KINDS) else "validity"
             messages.append(
-                f"duplicate timestamp with different values: {ts}, decided by {rule}: the consistent copy ({winner[ts]}) is kept"
+                f"duplicate timestamp with different values: {ts}, decided by {rule}: the consistent copy "
+                f"({winner[ts]}) is kept"
             )
         elif n_ok != 1:
             messages.append(
-                f"duplicate timestamp with different values: {ts}, {n} copies and {int(n_ok)} consistent, so no rule decides and every copy is rejected"
+                f"duplicate timestamp with different values: {ts}, {n} copies and {int(n_ok)} consistent, so "
+                "no rule decides and every copy is rejected"
             )
         else:
             messages.append("")

@@ -203,9 +203,13 @@ class DriftReport:
     def threshold_lines(self) -> list[str]:
         t = self.thresholds
         lines = [
-            f"Thresholds: PSI > {t.psi}, KS statistic > {t.ks_statistic} with p < {t.ks_pvalue}, out of reference range "
-            f"> {t.out_of_range_share:.0%}; a model's RMSE above the {t.rmse_quantile:.1%} quantile of same-length months "
-            f"of its holdout error and above its holdout RMSE + {t.rmse_floor_share:.1%} of mean usage."
+            (
+                f"Thresholds: PSI > {t.psi}, KS statistic > {t.ks_statistic} with p < {t.ks_pvalue}, out of reference "
+                f"range > {t.out_of_range_share:.0%}; a model's RMSE above the {t.rmse_quantile:.1%} quantile of "
+                "same-length months of its holdout error and above its holdout RMSE + "
+                f"{t.rmse_floor_share:.1%} of mean "
+                "usage."
+            )
         ]
         if self.errors:
             lines += [
@@ -253,7 +257,10 @@ def thresholds_markdown(summary: dict) -> list[str]:
             "|---|---:|---:|---:|---:|---:|",
         ]
         lines += [
-            f"| {model} | {x['holdout_rmse']:.3f} | {x['days']} | {x['noise_limit']:.3f} | {x['floor_kwh']:.3f} | {x['limit']:.3f} |"
+            (
+                f"| {model} | {x['holdout_rmse']:.3f} | {x['days']} | {x['noise_limit']:.3f} | "
+                f"{x['floor_kwh']:.3f} | {x['limit']:.3f} |"
+            )
             for model, x in limits.items()
         ]
     return lines

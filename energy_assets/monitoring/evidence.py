@@ -135,8 +135,10 @@ def markdown(months: list[MonthEvidence], estimator: ChampionModel | None, forec
         )
     lines += [
         "",
-        f"False-alarm rate of the performance rule: {sum(bool(m.performance_flagged) for m in months)} of "
-        f"{len(months)} months ({false_alarm_rate(months):.0%}).",
+        (
+            f"False-alarm rate of the performance rule: {sum(bool(m.performance_flagged) for m in months)} of "
+            f"{len(months)} months ({false_alarm_rate(months):.0%})."
+        ),
         "",
         "#### Feature, target and prediction rules on every month",
         "",

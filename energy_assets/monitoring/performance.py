@@ -130,9 +130,10 @@ class ErrorDrift:
     @property
     def reason(self) -> str:
         return (
-            f"{self.model}: RMSE {self.recent_rmse:.3f} kWh over {self.days} days is above its limit {self.limit:.3f} "
-            f"(holdout {self.holdout_rmse:.3f}, {self.degradation:+.1%}; a {self.days}-day month of the holdout reaches "
-            f"{self.noise_limit:.3f} at its {self.quantile:.1%} quantile; floor +{self.floor_kwh:.3f} kWh)"
+            f"{self.model}: RMSE {self.recent_rmse:.3f} kWh over {self.days} days is above its limit "
+            f"{self.limit:.3f} (holdout {self.holdout_rmse:.3f}, {self.degradation:+.1%}; a {self.days}-day month of "
+            f"the holdout reaches {self.noise_limit:.3f} at its {self.quantile:.1%} quantile; floor "
+            f"+{self.floor_kwh:.3f} kWh)"
         )
 
     def to_dict(self) -> dict:

@@ -123,13 +123,15 @@ def forecaster_training_rows(train: pd.DataFrame, params: ForecasterParams) -> n
 
 
 def forecaster_calibration_rows(train: pd.DataFrame, params: ForecasterParams) -> np.ndarray:
-    """The last `calibration_days` days of the training period: they calibrate the bands, the quantile models never see them."""
+    """The last `calibration_days` days of the training period: they calibrate the bands, the quantile models never
+    see them."""
     day = schema.interval_day(train[schema.TIMESTAMP])
     return (day > day.max() - pd.Timedelta(days=params.calibration_days)).to_numpy()
 
 
 def fit_day_ahead_forecaster(train: pd.DataFrame, params: ForecasterParams):
-    """The forecaster fitted on `train` as the pipeline fits it: warm-up days unweighted, the tail calibrating the bands."""
+    """The forecaster fitted on `train` as the pipeline fits it: warm-up days unweighted, the tail calibrating the
+    bands."""
     return build_day_ahead_forecaster(params).fit(
         train[list(schema.COLUMNS)],
         train[schema.TARGET],

@@ -41,7 +41,10 @@ def _run(stack, run_id: str) -> dict:
 
 def _run_messages(stack, run_id: str) -> list[str]:
     data = stack.graphql(
-        "query($id: ID!) { logsForRun(runId: $id, limit: 5000) { __typename ... on EventConnection { events { __typename ... on MessageEvent { message } } } } }",
+        (
+            "query($id: ID!) { logsForRun(runId: $id, limit: 5000) { __typename ... on EventConnection { events "
+            "{ __typename ... on MessageEvent { message } } } } }"
+        ),
         {"id": run_id},
     )
     return [e.get("message") or "" for e in data["logsForRun"]["events"]]
@@ -70,7 +73,8 @@ def _launch(stack, call: str, params_type: str, params: dict, success_type: str,
     """A launch mutation as the UI sends it; fails with the server's message unless it succeeded."""
     field = call.split("(")[0]
     result = stack.graphql(
-        f"mutation($params: {params_type}!) {{ {call} {{ __typename ... on {success_type} {{ {success_fields} }} ... on Error {{ message }} }} }}",
+        f"mutation($params: {params_type}!) {{ {call} {{ __typename "
+        f"... on {success_type} {{ {success_fields} }} ... on Error {{ message }} }} }}",
         {"params": params},
     )[field]
     assert result["__typename"] == success_type, result
@@ -164,7 +168,8 @@ def test_a_three_month_backfill_launched_as_the_ui_launches_it_completes(ui_stac
     assert backfill["runs"] and not failed, failed
     backfill_runs = {r["runId"] for r in backfill["runs"]}
     rebuilt = ui_stack.graphql(
-        '{ assetOrError(assetKey: {path: ["clean_readings"]}) { ... on Asset { assetMaterializations(limit: 50) { runId partition } } } }'
+        '{ assetOrError(assetKey: {path: ["clean_readings"]}) { ... on Asset { assetMaterializations(limit: '
+        "50) { runId partition } } } }"
     )["assetOrError"]["assetMaterializations"]
     assert sorted(m["partition"] for m in rebuilt if m["runId"] in backfill_runs) == BACKFILL_MONTHS
 
@@ -173,7 +178,8 @@ def _wait_for_running_mlflow_run(stack, dagster_run_id: str, timeout: float = 30
     def running():
         status = _run(stack, dagster_run_id)["status"]
         assert status not in FINISHED, (
-            f"run {dagster_run_id} ended {status} before its MLflow run started: {_run_messages(stack, dagster_run_id)[-12:]}"
+            f"run {dagster_run_id} ended {status} before its MLflow run started: "
+            f"{_run_messages(stack, dagster_run_id)[-12:]}"
         )
         return [r for r in _mlflow_runs(stack, dagster_run_id) if r.info.status == "RUNNING"]
 
@@ -201,7 +207,8 @@ def _wait_until_closed(stack, dagster_run_id: str, killed_at: float, timeout: fl
         interval=0.5,
     )
     print(
-        f"run {dagster_run_id}: marked finished {marked:.1f} s after SIGKILL, MLflow runs ended {time.monotonic() - killed_at:.1f} s after"
+        f"run {dagster_run_id}: marked finished {marked:.1f} s after SIGKILL, MLflow runs ended "
+        f"{time.monotonic() - killed_at:.1f} s after"
     )
     return {r.info.run_id: r.info.status for r in runs}
 

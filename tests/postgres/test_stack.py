@@ -102,7 +102,10 @@ def test_pipeline_runs_and_materializations_land_in_postgres(stack, pipeline_run
     assert (status, job) == ("SUCCESS", "energy_pipeline")
     materialized = db.query(
         "dagster",
-        "SELECT asset_key, partition FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
+        (
+            "SELECT asset_key, partition FROM event_logs WHERE run_id = %s AND dagster_event_type = "
+            "'ASSET_MATERIALIZATION'"
+        ),
         (pipeline_run,),
     )
     assets = {json.loads(key)[0] for key, _ in materialized}
@@ -138,8 +141,10 @@ def test_retrain_flow_runs_end_to_end_on_prefect_and_dagster(stack, pipeline_run
     """The project's `retrain` flow, reported to the Prefect server on PostgreSQL, driving Dagster on PostgreSQL."""
     script = (
         f"RETRAIN_ESTIMATOR = {RETRAIN_ESTIMATOR!r}; RETRAIN_FORECASTER = {RETRAIN_FORECASTER!r}; "
-        "import json; from energy_assets.flows.retrain import retrain; outcome = retrain(estimator=RETRAIN_ESTIMATOR, forecaster=RETRAIN_FORECASTER); "
-        "print(json.dumps({'run_id': outcome.run_id, 'decisions': {k: v.decision for k, v in outcome.decisions.items()}}))"
+        "import json; from energy_assets.flows.retrain import retrain; outcome = "
+        "retrain(estimator=RETRAIN_ESTIMATOR, forecaster=RETRAIN_FORECASTER); "
+        "print(json.dumps({'run_id': outcome.run_id, 'decisions': {k: v.decision for k, v in "
+        "outcome.decisions.items()}}))"
     )
     done = run_python(["-c", script], stack.env, timeout=400)
     assert done.returncode == 0, f"retrain flow failed:\n{done.stdout[-3000:]}\n{done.stderr[-4000:]}"
@@ -277,7 +282,10 @@ def test_a_run_submitted_to_the_webserver_is_queued_and_launched_by_the_daemon(s
     assert run_id in daemon_log, "the run executed in a process the daemon launched"
     partitions = db.query(
         "dagster",
-        "SELECT partition FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION' AND asset_key = %s",
+        (
+            "SELECT partition FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION' "
+            "AND asset_key = %s"
+        ),
         (run_id, json.dumps(["clean_readings"])),
     )
     assert partitions == [("2018-05",)]

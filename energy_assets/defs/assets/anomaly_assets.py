@@ -33,7 +33,8 @@ def forecast_anomalies(
     month = context.partition_key
     if config.window_days < ForecasterParams.history_days:
         raise dg.Failure(
-            f"config 'window_days' is {config.window_days}; the forecaster needs at least {ForecasterParams.history_days}"
+            f"config 'window_days' is {config.window_days}; the forecaster needs at least "
+            f"{ForecasterParams.history_days}"
         )
     client = mlflow.MlflowClient(get_settings().mlflow_tracking_uri)
     version = champion_version(client, FORECASTER_MODEL_NAME)

@@ -150,8 +150,8 @@ def monthly_bill(context: dg.AssetExecutionContext, config: TariffConfig, clean_
 
 
 @_monthly_asset(
-    f"The month's lagging (09-23 h) and leading (23-09 h) power factor, the adjustment on the bill, "
-    f"and the automatic capacitor bank that would lift the lagging power factor to {PF_TARGET_PCT:.0f} % with its saving.",
+    "The month's lagging (09-23 h) and leading (23-09 h) power factor, the adjustment on the bill, and the "
+    f"automatic capacitor bank that would lift the lagging power factor to {PF_TARGET_PCT:.0f} % with its saving.",
 )
 def power_factor_report(context: dg.AssetExecutionContext, config: TariffConfig, clean_readings: pd.DataFrame):
     tariff = _tariff(config)

@@ -22,11 +22,16 @@ SOURCE_MAP_KEY = "ops.raw_readings.config.source_map (or env ENERGY_SOURCE_MAP)"
 class RawSourceConfig(dg.Config):
     path: str = Field(
         default="",
-        description="CSV export or folder of CSV exports to ingest. Empty: env ENERGY_RAW_CSV, else the bundled UCI file.",
+        description=(
+            "CSV export or folder of CSV exports to ingest. Empty: env ENERGY_RAW_CSV, else the bundled UCI file."
+        ),
     )
     source_map: str = Field(
         default="",
-        description="YAML source map describing the export's shape (docs/data.md). Empty: env ENERGY_SOURCE_MAP, else the UCI export's shape.",
+        description=(
+            "YAML source map describing the export's shape (docs/data.md). Empty: env ENERGY_SOURCE_MAP, else "
+            "the UCI export's shape."
+        ),
     )
 
 
@@ -107,7 +112,9 @@ def summary_metadata(summary: dict) -> dict:
 @dg.asset(
     group_name="ingest",
     kinds={"pandas", "parquet"},
-    description="Raw rows that need a judgement, each with every reason it was rejected. Counts add up with the clean rows.",
+    description=(
+        "Raw rows that need a judgement, each with every reason it was rejected. Counts add up with the clean rows."
+    ),
 )
 def rejected_readings(validated_readings: dict[str, pd.DataFrame]) -> dg.Output[pd.DataFrame]:
     rejected = validated_readings["rejected"]

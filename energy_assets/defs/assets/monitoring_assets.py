@@ -34,7 +34,10 @@ class DriftConfig(dg.Config):
     )
     rmse_quantile: float = Field(
         default=drift.DriftThresholds.rmse_quantile,
-        description="A model's month RMSE above this quantile of same-length months resampled from its holdout days is beyond noise.",
+        description=(
+            "A model's month RMSE above this quantile of same-length months resampled from its holdout days is "
+            "beyond noise."
+        ),
     )
     rmse_floor_share: float = Field(
         default=drift.DriftThresholds.rmse_floor_share,
