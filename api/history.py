@@ -108,7 +108,7 @@ def planned_load_types(history: pd.DataFrame, day: pd.Timestamp) -> list[str]:
         earlier = day - pd.Timedelta(days=7 * weeks_back)
         rows = history[history["_day"] == earlier]
         offsets = ((rows[schema.TIMESTAMP] - earlier) / schema.INTERVAL).astype(int) - 1
-        for slot, load in zip(offsets.to_numpy(), rows["load_type"].to_numpy()):
+        for slot, load in zip(offsets.to_numpy(), rows["load_type"].to_numpy(), strict=True):
             slots[slot][load] += 1
             latest[slot] = load
     planned = []

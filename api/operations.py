@@ -137,11 +137,16 @@ class Copilot:
         forecast = self.day_forecast(day)
         columns = ["usage_kwh", *(QUANTILE_COLUMNS if forecast.bands else ())]
         intervals = [
-            {"timestamp": ts.isoformat(), "load_type": load, **{c: float(v) for c, v in zip(columns, values)}}
+            {
+                "timestamp": ts.isoformat(),
+                "load_type": load,
+                **{c: float(v) for c, v in zip(columns, values, strict=True)},
+            }
             for ts, load, *values in zip(
                 forecast.frame[schema.TIMESTAMP].map(pd.Timestamp),
                 forecast.frame["load_type"],
                 *(forecast.frame[c] for c in columns),
+                strict=True,
             )
         ]
         body = {

@@ -93,13 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     log_dir = current.home / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    api = subprocess.Popen(
-        [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        stdout=open(log_dir / "copilot-api.log", "w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(log_dir / "copilot-api.log", "w") as log:  # the child keeps its own descriptor
+        api = subprocess.Popen(
+            [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     results: dict[str, dict[str, float]] = {}
     try:
         wait_until(f"http://127.0.0.1:{port}/ready", 300, api)

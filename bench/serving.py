@@ -140,14 +140,15 @@ def start_servers(api_port: int, mlflow_port: int, mlflow_one_thread_port: int, 
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # mlflow execs `uvicorn` by name
     }
-    api = subprocess.Popen(
-        [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=open(log_dir / "api.log", "w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(log_dir / "api.log", "w") as log:  # the child keeps its own descriptor
+        api = subprocess.Popen(
+            [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def mlflow_serve(port: int, log_name: str, extra_env: dict[str, str]) -> subprocess.Popen:
         return subprocess.Popen(

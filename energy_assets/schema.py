@@ -186,7 +186,9 @@ def schema_problems(frame: pd.DataFrame, columns: tuple[str, ...] = COLUMNS) -> 
         problems.append(f"missing columns {missing}")
     if extra:
         problems.append(f"unexpected columns {extra}")
-    for name in columns:
-        if name in frame.columns and str(frame[name].dtype) != DTYPES[name]:
-            problems.append(f"column '{name}' has dtype {frame[name].dtype}, expected {DTYPES[name]}")
+    problems.extend(
+        f"column '{name}' has dtype {frame[name].dtype}, expected {DTYPES[name]}"
+        for name in columns
+        if name in frame.columns and str(frame[name].dtype) != DTYPES[name]
+    )
     return problems

@@ -144,7 +144,7 @@ def generate(
     rng = np.random.default_rng(seed)
     reader = csv.reader(io.StringIO(source.read_text(encoding="utf-8-sig")))
     header = next(reader)
-    rows = [row for row in reader]
+    rows = list(reader)
     n = len(rows)
     ends = interval_ends(pd.Series([r[DATE] for r in rows]))
 

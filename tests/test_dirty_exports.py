@@ -33,7 +33,7 @@ def _rows(raw: pd.DataFrame, n: int = 96) -> pd.DataFrame:
 
 
 def _reason(result, line: int) -> str:
-    return dict(zip(result.rejected["source_line"], result.rejected["reason"]))[line]
+    return dict(zip(result.rejected["source_line"], result.rejected["reason"], strict=True))[line]
 
 
 # --- formatting: normalized, counted, clean -------------------------------------------------------

@@ -46,7 +46,7 @@ def test_data_version_is_the_dvc_md5():
 
 
 @pytest.mark.parametrize(
-    "bom,crlf,dash,underscore",
+    ("bom", "crlf", "dash", "underscore"),
     [
         (True, True, False, False),
         (False, False, False, False),

@@ -60,7 +60,7 @@ def _corrupt(raw: pd.DataFrame) -> pd.DataFrame:
 
 def test_malformed_rows_are_rejected_with_their_reasons(raw):
     result = validate(_corrupt(raw))
-    reasons = dict(zip(result.rejected["source_line"], result.rejected["reason"]))
+    reasons = dict(zip(result.rejected["source_line"], result.rejected["reason"], strict=True))
     expected = {
         3: "unparsable value: 'usage_kwh'='abc'",
         4: "out of range: 'lagging_power_factor'=130 outside [0, 100]",

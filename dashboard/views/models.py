@@ -32,7 +32,8 @@ for model in info["models"]:
     st.subheader(f"{model['name']} v{model['version']} (@{model['alias']})")
     metrics = model.get("holdout_metrics") or {}
     columns = st.columns(max(len(metrics), 1))
-    for column, (key, value) in zip(columns, sorted(metrics.items())):
+    # One column even without metrics (st.columns needs at least one): the lengths may differ.
+    for column, (key, value) in zip(columns, sorted(metrics.items()), strict=False):
         column.metric(f"holdout {key.upper()}", f"{value:,.4f}" if key == "r2" else f"{value:,.3f} kWh")
     lineage = {
         "gate decision": model.get("gate_decision"),

@@ -136,7 +136,7 @@ class PricedHistory:
         demand = self.table["demand_kw"].to_numpy()
         self.peaks = {
             int(m): (float(demand[a:b].max()), f"{m // 12:04d}-{m % 12 + 1:02d}")
-            for m, a, b in zip(self.month_indices, self._starts, self._ends)
+            for m, a, b in zip(self.month_indices, self._starts, self._ends, strict=True)
         }
         self.months = [label for _, label in self.peaks.values()]
         self.days = pd.Index(self.table["day"].unique())
@@ -151,7 +151,11 @@ class PricedHistory:
     def rows_of(self, months: list[str]) -> pd.DataFrame:
         """A copy of the rows of `months` (each month is a contiguous block of the time-ordered table)."""
         wanted = {month_number(m) for m in months}
-        blocks = [self.table.iloc[a:b] for m, a, b in zip(self.month_indices, self._starts, self._ends) if m in wanted]
+        blocks = [
+            self.table.iloc[a:b]
+            for m, a, b in zip(self.month_indices, self._starts, self._ends, strict=True)
+            if m in wanted
+        ]
         return pd.concat(blocks, ignore_index=True) if len(blocks) > 1 else blocks[0].reset_index(drop=True)
 
     def prior_peaks(self, months: list[str]) -> dict[int, tuple[float, str]]:

@@ -72,9 +72,11 @@ def tariff_summary(tariff: Tariff | str | None = None) -> dict:
     periods = {season: [PERIODS[p] for p in t.period_table[i]] for i, season in enumerate(t.seasons)}
     return _answer(
         t,
-        seasons={m: s for m, s in sorted(t.season_of_month.items())},
+        seasons=dict(sorted(t.season_of_month.items())),
         period_by_hour=periods,
-        energy_rates={season: dict(zip(PERIODS, map(float, t.rates[i]))) for i, season in enumerate(t.seasons)},
+        energy_rates={
+            season: dict(zip(PERIODS, map(float, t.rates[i]), strict=True)) for i, season in enumerate(t.seasons)
+        },
         demand_charge_per_kw=t.demand_charge_per_kw,
         billing_demand={"ratchet_months": list(t.ratchet_months), "lookback_months": t.lookback_months},
         power_factor=power_factor_rule(t),

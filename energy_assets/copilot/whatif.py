@@ -495,7 +495,7 @@ def peak_cap(forecast: pd.DataFrame, cap_kw: float) -> dict:
                 "p_exceed": round(float(p), 4),
                 "bound": {-1: "at_least", 0: None, 1: "at_most"}[int(b)],
             }
-            for ts, p50, p, b in zip(frame[schema.TIMESTAMP], frame["p50"], probability, bound)
+            for ts, p50, p, b in zip(frame[schema.TIMESTAMP], frame["p50"], probability, bound, strict=True)
         ],
         "max_p_exceed": round(float(probability[worst]), 4),
         "max_at": pd.Timestamp(frame[schema.TIMESTAMP].iloc[worst]).isoformat(),

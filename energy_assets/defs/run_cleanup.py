@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from pathlib import Path
 
 import dagster as dg
 import mlflow
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 def _process_start(pid: int) -> str:
     """The process's start time from /proc (field 22 of stat); empty where /proc is not available."""
     try:
-        stat = open(f"/proc/{pid}/stat").read()
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return ""
     return stat.rsplit(")", 1)[1].split()[19]

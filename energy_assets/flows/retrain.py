@@ -69,11 +69,11 @@ def decision_markdown(run: dagster_runs.DagsterRun, decisions: dict[str, GateOut
         "| model asset | decision | candidate | candidate holdout RMSE | against | its RMSE |",
         "|---|---|---|---:|---|---:|",
     ]
-    for d in decisions.values():
-        lines.append(
-            f"| {d.asset} | **{d.decision}** | v{d.candidate_version} | {d.candidate_rmse:.4f} | "
-            f"{d.reference} | {d.reference_rmse:.4f} |"
-        )
+    lines.extend(
+        f"| {d.asset} | **{d.decision}** | v{d.candidate_version} | {d.candidate_rmse:.4f} | "
+        f"{d.reference} | {d.reference_rmse:.4f} |"
+        for d in decisions.values()
+    )
     return "\n".join(lines)
 
 

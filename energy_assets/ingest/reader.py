@@ -102,8 +102,8 @@ def read_export(path: Path, source_map: SourceMap = UCI, map_key: str = SOURCE_M
             f"({source_map.origin}), found {found}. Describe the export's headers in a source map "
             f"(config key '{map_key}')"
         )
-    extra = [c for c, name in zip(found, canonical) if name is None]
-    frame.columns = [name or f"extra:{c}" for c, name in zip(found, canonical)]
+    extra = [c for c, name in zip(found, canonical, strict=True) if name is None]
+    frame.columns = [name or f"extra:{c}" for c, name in zip(found, canonical, strict=True)]
     frame = frame[list(RAW_VALUE_COLUMNS)].copy()
     frame.insert(0, SOURCE_LINE, range(2, len(frame) + 2))  # line 1 is the header
     frame.insert(0, SOURCE_FILE, Path(path).name)

@@ -189,9 +189,8 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
     tolerances: dict[str, float] = {}
     for name, spec in schema.NUMERIC.items():
         scale = source_map.scale(name)
-        parsed = _per_value(
-            texts[name], lambda u: _parse_numbers(u, source_map.decimal, name in schema.INTEGER_COLUMNS)
-        )
+        integer = name in schema.INTEGER_COLUMNS
+        parsed = _per_value(texts[name], lambda u, integer=integer: _parse_numbers(u, source_map.decimal, integer))
         number = parsed["number"] * scale
         decimals = parsed["decimals"].dropna().to_numpy()
         if name in schema.INTEGER_COLUMNS:
@@ -220,7 +219,8 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
     # Categories: letter case is formatting; anything else outside the domain is rejected
     for name, allowed in schema.CATEGORIES.items():
         text = texts[name]
-        folded = _per_value(text, lambda u: u.str.lower().map({c.lower(): c for c in allowed}))
+        by_lower = {c.lower(): c for c in allowed}
+        folded = _per_value(text, lambda u, by_lower=by_lower: u.str.lower().map(by_lower))
         case_only = folded.notna() & (folded != text)
         _count(normalized, LETTER_CASE, name, case_only.to_numpy())
         _add_reason(reasons, folded.isna(), f"unknown category: '{name}'='", text, f"' (allowed: {list(allowed)})")
@@ -324,7 +324,7 @@ def _physical_consistency(values: dict[str, pd.Series], tolerances: dict[str, fl
                 )
                 + (f"{pf_name}={i:.2f}" if np.isfinite(i) else "no defined power factor")
                 + (f" (or usage_kwh={qq * f / np.sqrt(1e4 - f * f):.2f})" if 0 < f < 100 and qq > 0 else "")
-                for f, pp, qq, i in zip(pf[bad], p[bad], q[bad], implied)
+                for f, pp, qq, i in zip(pf[bad], p[bad], q[bad], implied, strict=True)
             ]
             _add_reason(reasons, bad, pd.Series(messages, index=reasons.index[bad]).reindex(reasons.index))
 
@@ -343,7 +343,7 @@ def _physical_consistency(values: dict[str, pd.Series], tolerances: dict[str, fl
                 f"co2_tco2={pp * factor / 1000:.3f}"
             )
             + (f" (or usage_kwh={c * 1000 / factor:.2f})" if c > 0 else "")
-            for c, pp in zip(co2[bad], p[bad])
+            for c, pp in zip(co2[bad], p[bad], strict=True)
         ]
         _add_reason(reasons, bad, pd.Series(messages, index=reasons.index[bad]).reindex(reasons.index))
 
@@ -370,7 +370,7 @@ def _resolve_clashes(raw: pd.DataFrame, timestamp: pd.Series, keep: np.ndarray, 
     copies = rows.groupby("ts")["ok"].transform("size")
     winner = rows[rows["ok"] & (consistent == 1)].set_index("ts")["where"]
     messages = []
-    for index, ts, ok, n_ok, n in zip(rows.index, rows["ts"], rows["ok"], consistent, copies):
+    for index, ts, ok, n_ok, n in zip(rows.index, rows["ts"], rows["ok"], consistent, copies, strict=True):
         if n_ok == 1 and not ok:
             own = reasons[index]
             rule = "physical consistency" if any(kind in own for kind in PHYSICAL_KINDS) else "validity"

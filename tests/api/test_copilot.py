@@ -38,7 +38,7 @@ def _assert_lineage(body: dict, version: str, tariff, models: list[str]) -> None
 
 
 def test_forecast_answers_bands_cost_and_peak_of_the_day(client, domain):
-    service, _, version, tariff = domain
+    _, _, version, tariff = domain
     response = client.get("/forecast", params={"day": "2018-11-14"})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -94,7 +94,7 @@ def test_shift_and_power_factor_are_the_domain_answers(client, domain):
         "share": 0.5,
     }
     body = client.post("/copilot/whatif/shift", json=shift).json()
-    expected = service.whatif_shift(priced, **{k: v for k, v in shift.items()}, tariff=tariff)
+    expected = service.whatif_shift(priced, **shift, tariff=tariff)
     assert {k: v for k, v in body.items() if k != "lineage"} == _plain(expected)
     assert body["delta_total"]["energy_charge"] < 0  # peak-period energy moved to the light-load night
     _assert_lineage(body, version, tariff, [])

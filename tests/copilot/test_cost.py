@@ -70,7 +70,7 @@ def test_billing_demand_ratchets_from_winter_and_summer_months_only(tariff):
 
 
 @pytest.mark.parametrize(
-    "lag_pf, lead_pf, points",
+    ("lag_pf", "lead_pf", "points"),
     [
         (80.0, 100.0, 10.0),  # lagging 10 points below 90 %: surcharge
         (50.0, 100.0, 30.0),  # surcharged down to 60 % only
@@ -99,7 +99,7 @@ def test_without_reactive_columns_there_is_no_pf_adjustment(tariff):
 
 
 @pytest.mark.parametrize(
-    "frame, field",
+    ("frame", "field"),
     [
         (pd.DataFrame({"timestamp": ["2018-01-01 00:15"]}), "readings.usage_kwh"),
         (series("2018-01-01", [1.0, -2.0]), "readings.usage_kwh"),

@@ -23,7 +23,7 @@ def _brute_force(base_kwh, rates, window, d, u, energy, reference_kw, demand_rat
     best = np.inf
     first, last = window
     base_kw = base_kwh / INTERVAL_HOURS
-    units = int(round(energy / step))
+    units = round(energy / step)
     for start in range(first, last - d + 1):
         if constant_power:
             allocations = [np.full(d, energy / d)]
@@ -137,7 +137,7 @@ def test_demand_above_the_billing_demand_is_avoided_and_the_cap_can_bind(tariff)
 
 
 @pytest.mark.parametrize(
-    "overrides, field",
+    ("overrides", "field"),
     [
         (dict(energy_kwh=500), "energy_kwh"),  # 1 h at 100 kW holds 100 kWh
         (dict(energy_kwh=-1), "energy_kwh"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -30,7 +31,7 @@ def test_the_bill_answer_is_json_and_carries_the_tariff_version(priced, tariff):
 def test_the_bill_answer_carries_the_tariff_file_s_power_factor_thresholds(priced, tariff):
     import yaml
 
-    raw = yaml.safe_load(open(tariff.path))["power_factor"]
+    raw = yaml.safe_load(Path(tariff.path).read_text())["power_factor"]
     rule = json.loads(json.dumps(service.bill(priced, "2018-07")))["power_factor_rule"]
     assert rule["share_of_demand_charge_per_point"] == raw["share_of_demand_charge_per_point"]
     for side in ("lagging", "leading"):
@@ -94,7 +95,7 @@ def test_the_copilot_imports_without_dagster_or_prefect():
 
 
 @pytest.mark.parametrize(
-    "call, field",
+    ("call", "field"),
     [
         (
             lambda p, f: service.whatif_shift(

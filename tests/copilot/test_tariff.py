@@ -34,7 +34,7 @@ def test_load_type_is_the_tou_period_on_every_day_that_is_not_all_light(clean, t
 
 
 @pytest.mark.parametrize(
-    "edit, field",
+    ("edit", "field"),
     [
         (lambda r: r.pop("demand_charge_krw_per_kw"), "demand_charge_krw_per_kw"),
         (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,7 +58,7 @@ def test_a_shift_in_a_ratchet_month_rebills_the_later_months(priced):
 
 
 @pytest.mark.parametrize(
-    "overrides, field",
+    ("overrides", "field"),
     [
         (dict(to_start="11:00", to_end="13:00"), "to_window"),
         (dict(from_end="24:15"), "from_window.end"),
@@ -115,9 +117,9 @@ def test_bank_sizes_cost_and_fixed_switching(priced):
 
 
 @pytest.mark.parametrize(
-    "kwargs, field",
+    ("kwargs", "field"),
     [
-        (dict(), "bank_kvar"),
+        ({}, "bank_kvar"),
         (dict(bank_kvar=10, target_pf_pct=95), "bank_kvar"),
         (dict(bank_kvar=-5), "bank_kvar"),
         (dict(target_pf_pct=120), "target_pf_pct"),
@@ -155,9 +157,7 @@ def test_peak_cap_probability_interpolates_the_quantile_function():
         assert first["bound"] == bound
     caps = np.linspace(1, 250, 40)
     probabilities = [service.peak_risk(forecast, cap_kw=c)["max_p_exceed"] for c in caps]
-    assert all(
-        a >= b for a, b in zip(probabilities, probabilities[1:])
-    )  # a higher cap is never more likely to be exceeded
+    assert all(a >= b for a, b in itertools.pairwise(probabilities))  # a higher cap is never more likely to be exceeded
 
 
 def test_ties_in_the_quantiles_and_bad_quantiles():

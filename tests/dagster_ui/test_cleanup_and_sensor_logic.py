@@ -25,9 +25,8 @@ def home(tmp_path):
     area = tmp_path / "raw"
     area.mkdir()
     shutil.copyfile(BUNDLED_CSV, area / BUNDLED_CSV.name)
-    with isolated_home(tmp_path / "home", ENERGY_RAW_CSV=str(area)) as current:
-        with dg.DagsterInstance.get() as instance:
-            yield current, area, instance
+    with isolated_home(tmp_path / "home", ENERGY_RAW_CSV=str(area)) as current, dg.DagsterInstance.get() as instance:
+        yield current, area, instance
 
 
 def _dead_pid() -> int:

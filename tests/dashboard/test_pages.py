@@ -65,7 +65,7 @@ def test_tomorrow_compares_the_peak_with_the_cap_the_user_sets(on_api):
     cap = round(expected_peak_kw(plain) - 50)
     at.number_input[0].set_value(float(cap)).run()
     assert not at.exception, at.exception
-    peak = [m for m in at.metric if m.label == "Expected peak"][0]
+    peak = next(m for m in at.metric if m.label == "Expected peak")
     assert peak.delta == f"{expected_peak_kw(plain) - cap:+,.1f} kW vs cap"
     messages = " ".join(m.value for m in [*at.warning, *at.info])
     if plain.get("bands"):  # the API judges the cap from the bands
@@ -108,7 +108,7 @@ def test_models_shows_the_latest_drift_report_and_the_gate_decisions(on_api):
     assert monitoring["message"] in shown
     gate_tables = [t.value for t in at.dataframe if "compared with" in t.value.columns]
     assert len(gate_tables) == len(monitoring["gates"])
-    for table, gates in zip(gate_tables, monitoring["gates"]):
+    for table, gates in zip(gate_tables, monitoring["gates"], strict=True):
         assert table["version"].tolist() == [v["version"] for v in gates["versions"]]
         assert table["decision"].tolist() == [v["decision"] for v in gates["versions"]]
         champion = table[table["champion"]]

@@ -99,9 +99,11 @@ def test_ingest_of_an_export_with_a_gap_past_the_limit_fails_with_the_check_mess
     export_2019(export, month=2, broken_usage="-5")  # a rejected reading: a gap within the limits
     lines = export.read_text().splitlines(keepends=True)
     export.write_text("".join(lines[:1000] + lines[1100:]))  # and 25 hours missing: past the 24-hour limit
-    with isolated_home(root / "home", ENERGY_RAW_CSV=str(area)):
-        with pytest.raises(dagster_runs.DagsterRunFailed, match="check_continuity"):
-            ingest(str(export))
+    with (
+        isolated_home(root / "home", ENERGY_RAW_CSV=str(area)),
+        pytest.raises(dagster_runs.DagsterRunFailed, match="check_continuity"),
+    ):
+        ingest(str(export))
 
 
 def test_a_first_ingest_into_a_new_instance_builds_every_month_of_the_raw_area(tmp_path):

@@ -42,7 +42,7 @@ def test_a_damaged_report_is_named(tmp_path):
     folder = reports.report_folder(tmp_path)
     folder.mkdir()
     (folder / "2018-12.json").write_text("{not json")
-    with pytest.raises(ValueError, match="2018-12.json"):
+    with pytest.raises(ValueError, match=r"2018-12\.json"):
         reports.latest_summary(tmp_path)
 
 

@@ -126,10 +126,7 @@ def test_models_are_registered_in_postgres_with_artifacts_served(stack, pipeline
     assert {name for name, _, _ in versions} == set(MODEL_NAMES)
     champions = dict(db.query("mlflow", "SELECT name, version FROM registered_model_aliases WHERE alias = 'champion'"))
     assert set(champions) == set(MODEL_NAMES)
-    runs = {
-        run_id: tag
-        for run_id, tag in db.query("mlflow", "SELECT run_uuid, value FROM tags WHERE key = 'dagster_run_id'")
-    }
+    runs = dict(db.query("mlflow", "SELECT run_uuid, value FROM tags WHERE key = 'dagster_run_id'"))
     assert all(runs.get(run_id) == pipeline_run for _, _, run_id in versions), (
         "each version comes from the pipeline's Dagster run"
     )
@@ -230,7 +227,7 @@ def test_two_partitions_materialize_concurrently_on_postgres(stack, pipeline_run
     script = str(PROJECT_ROOT / "tests" / "postgres" / "materialize_month.py")
     with ThreadPoolExecutor(2) as pool:
         done = list(pool.map(lambda m: run_python([script, m, str(barrier), "2"], stack.env, timeout=300), months))
-    for month, process in zip(months, done):
+    for month, process in zip(months, done, strict=True):
         assert process.returncode == 0, f"{month}:\n{process.stderr[-4000:]}"
     results = [json.loads(p.stdout.strip().splitlines()[-1]) for p in done]
     assert all(r["success"] for r in results), results
@@ -241,7 +238,7 @@ def test_two_partitions_materialize_concurrently_on_postgres(stack, pipeline_run
         (tuple(r["run_id"] for r in results),),
     )
     assert [status for _, status, _, _ in rows] == ["SUCCESS", "SUCCESS"]
-    (_, _, first_start, first_end), (_, _, second_start, _) = rows
+    (_, _, _, first_end), (_, _, second_start, _) = rows
     assert second_start < first_end, "the two runs did not overlap in time"
     for result in results:
         (count,) = db.query(

@@ -53,9 +53,9 @@ def test_calibration_widens_a_model_that_was_fitted_too_narrow():
 
 def test_fit_without_calibration_rows_names_the_argument():
     X, y = _noisy(np.random.default_rng(0), 200)
-    with pytest.raises(CalibrationError, match="^calibration: a boolean mask"):
+    with pytest.raises(CalibrationError, match=r"^calibration: a boolean mask"):
         BandedForecastRegressor().fit(X, y)
-    with pytest.raises(CalibrationError, match="^calibration: 0 rows to fit"):
+    with pytest.raises(CalibrationError, match=r"^calibration: 0 rows to fit"):
         BandedForecastRegressor().fit(X, y, calibration=np.ones(len(y), dtype=bool))
 
 

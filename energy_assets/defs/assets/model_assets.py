@@ -164,7 +164,7 @@ def _log_and_register(
         "holdout_mae": holdout["mae"],
         "holdout_r2": holdout["r2"],
         "baseline_rmse": baseline_rmse,
-        **{k: v for k, v in metrics.items()},
+        **metrics,
         **tags,
     }
     context.log.info(
