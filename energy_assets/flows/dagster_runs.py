@@ -236,7 +236,7 @@ def outcome(run_id: str, dagster_instance: dg.DagsterInstance | None = None) -> 
         if event is None:
             continue
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.event_specific_data
+            evaluation = event.asset_check_evaluation_data
             run.checks.append(
                 CheckOutcome(
                     asset=evaluation.asset_key.to_user_string(),
@@ -256,6 +256,6 @@ def outcome(run_id: str, dagster_instance: dg.DagsterInstance | None = None) -> 
                 }
             )
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            error = event.event_specific_data.error
+            error = event.step_failure_data.error
             run.step_errors.append(f"step {event.step_key}: {error.message.strip() if error else 'failed'}")
     return run
