@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,7 +16,7 @@ from api.schemas import MAX_BATCH_ROWS, ErrorMessage
 from energy_assets import schema
 from energy_assets.copilot.errors import CopilotInputError, InfeasibleError
 
-SERVICE_UNAVAILABLE = {
+SERVICE_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorMessage, "description": "The model is not loaded (the message names it and the registry)"}
 }
 

@@ -118,7 +118,8 @@ def planned_load_types(history: pd.DataFrame, day: pd.Timestamp) -> list[str]:
             continue
         best = max(counts.values())
         tied = {load for load, n in counts.items() if n == best}
-        planned.append(latest[slot] if latest[slot] in tied else sorted(tied)[0])
+        last = latest[slot]
+        planned.append(last if last is not None and last in tied else sorted(tied)[0])
     return planned
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -149,7 +150,7 @@ class Copilot:
                 strict=True,
             )
         ]
-        body = {
+        body: dict[str, Any] = {
             "day": day.isoformat(),
             "load_type_source": forecast.load_type_source,
             "history_days": forecast.history_days,

@@ -13,13 +13,14 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 from energy_assets import schema
 
 MAX_BATCH_ROWS = 10_000
 
-_EXAMPLE_READING = {
+_EXAMPLE_READING: JsonDict = {
     "timestamp": "2018-10-01T08:15:00",
     "lagging_reactive_power_kvarh": 31.39,
     "leading_reactive_power_kvarh": 0.0,

@@ -8,6 +8,7 @@ tariff file is 503 saying which.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, Query
 
@@ -27,7 +28,7 @@ from api.schemas import ErrorMessage
 
 router = APIRouter(prefix="/copilot", tags=["copilot"])
 
-UNAVAILABLE = {
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {
         "model": ErrorMessage,
         "description": "No clean readings, no forecaster champion, or an unusable tariff file (the message says which)",

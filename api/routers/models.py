@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from typing import Any
 
 import mlflow
 from fastapi import APIRouter, Depends
@@ -30,7 +31,7 @@ async def model_info(champions: Champions, config: Config):
 
 def _gates(champions: ChampionRegistry, config: ApiConfig) -> list[dict]:
     client = mlflow.MlflowClient(config.tracking_uri, registry_uri=config.tracking_uri)
-    found = []
+    found: list[dict[str, Any]] = []
     for name in champions.names:
         try:
             versions = gate_history(client, name)
