@@ -210,7 +210,11 @@ def shift(
         if len(source) != len(from_window.slots) or len(target) != len(to_window.slots):
             raise CopilotInputError("days", f"{day.date()} lacks readings in the windows")
         available = float(original[source].sum())
-        moved = available * share if share is not None else float(energy_kwh)
+        if share is not None:
+            moved = available * share
+        else:
+            assert energy_kwh is not None  # share defaults to 1.0 when energy_kwh is not given
+            moved = float(energy_kwh)
         if moved > available + 1e-9:
             raise InfeasibleError(
                 "energy_kwh",
@@ -289,6 +293,11 @@ def with_bank(table: pd.DataFrame, bank_kvar: float, switching: str) -> pd.DataF
     if switching == "fixed":
         out[LEADING] = table[LEADING].to_numpy() + np.maximum(supplied - lag, 0.0)
     return out
+
+
+def _round_pct(value: float | None) -> float | None:
+    """A power factor to two decimals; None (no reactive readings in the month) stays None."""
+    return None if value is None else round(value, 2)
 
 
 def required_bank_kvar(table: pd.DataFrame, tariff: Tariff, months: list[str], target_pf_pct: float) -> float:
@@ -370,6 +379,7 @@ def power_factor(
                     f"the largest size {sizes[-1]} kVAr is below the {required} kVAr needed for {target_pf_pct} %",
                 )
             bank_kvar = fitting[0]
+    assert bank_kvar is not None  # given, or sized above from target_pf_pct
     prior = history.prior_peaks(needed)
     banked = with_bank(table, bank_kvar, switching)
     before = {b.month: b for b in bills_from_priced(table, tariff, needed, prior)}
@@ -396,10 +406,10 @@ def power_factor(
         },
         "pf": {
             m: {
-                "lagging_pf_pct_before": round(before[m].lagging_pf_pct, 2),
-                "lagging_pf_pct_after": round(after[m].lagging_pf_pct, 2),
-                "leading_pf_pct_before": round(before[m].leading_pf_pct, 2),
-                "leading_pf_pct_after": round(after[m].leading_pf_pct, 2),
+                "lagging_pf_pct_before": _round_pct(before[m].lagging_pf_pct),
+                "lagging_pf_pct_after": _round_pct(after[m].lagging_pf_pct),
+                "leading_pf_pct_before": _round_pct(before[m].leading_pf_pct),
+                "leading_pf_pct_after": _round_pct(after[m].leading_pf_pct),
                 "pf_adjustment_before": round(before[m].pf_adjustment, 2),
                 "pf_adjustment_after": round(after[m].pf_adjustment, 2),
                 "lagging_kvarh_before": reactive[(m, LAGGING, "before")],
