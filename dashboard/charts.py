@@ -124,7 +124,9 @@ def period_order(period: str) -> tuple[int, str]:
     return (names.index(period) if period in names else len(names), period)
 
 
-def power_factor_chart(frame: pd.DataFrame, series: dict[str, str], thresholds: dict[str, float]) -> alt.LayerChart:
+def power_factor_chart(
+    frame: pd.DataFrame, series: dict[str, str], thresholds: dict[str, float]
+) -> alt.LayerChart | alt.FacetChart:  # alt.layer hoists shared facet encodings into a FacetChart
     """Monthly power factor (%) per series, with each series' threshold as a dashed rule."""
     long = frame.melt(id_vars=["month"], value_vars=list(series), var_name="series", value_name="pf").dropna()
     long["series"] = long["series"].map(series)

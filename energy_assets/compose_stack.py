@@ -33,6 +33,7 @@ address than loopback is ever a target.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -447,7 +448,8 @@ def build_local_base(ctx: Context) -> None:
                 stderr=subprocess.STDOUT,
                 timeout=600,
             )
-        tar.stdout.close()
+        if tar.stdout is not None:  # the parent's end of the pipe: tar sees EPIPE if docker stops reading
+            tar.stdout.close()
         if tar.wait() != 0 or imported.returncode != 0:
             raise StepFailed(f"docker import of {root} failed (log {log})")
     finally:
@@ -659,12 +661,15 @@ def step_pipeline(ctx: Context) -> str:
 
 
 def step_flow(ctx: Context) -> str:
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     from energy_assets.flows import dagster_runs
 
     before = {r.run_id for r in dagster_runs.instance().get_runs(_retrain_filter())}
     flow_run = run_deployment(FLOW_DEPLOYMENT, parameters=FLOW_PARAMETERS, timeout=1200)
+    if not isinstance(flow_run, FlowRun):  # called outside an event loop, run_deployment runs to the end
+        raise StepFailed(f"run_deployment returned {type(flow_run).__name__}, not a finished FlowRun")
     state = flow_run.state
     if state is None or not state.is_completed():
         raise StepFailed(
@@ -745,8 +750,7 @@ def step_api(ctx: Context) -> str:
     )
 
 
-def _stop_dockerd(ctx: Context) -> str:
-    process = ctx.started_dockerd
+def _stop_dockerd(process: subprocess.Popen) -> str:
     os.killpg(process.pid, signal.SIGTERM)  # dockerd stops its containers on the way out
     try:
         process.wait(timeout=90)
@@ -801,8 +805,9 @@ def teardown(ctx: Context) -> str:
             return "docker compose down -v"
 
         actions += [("logs", save_logs), ("down", down)]
-    if ctx.started_dockerd is not None:
-        actions.append(("dockerd", lambda: _stop_dockerd(ctx)))
+    dockerd = ctx.started_dockerd
+    if dockerd is not None:
+        actions.append(("dockerd", lambda: _stop_dockerd(dockerd)))
     parts, errors = [], []
     for name, action in actions:
         try:
@@ -879,7 +884,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ.update(ctx.stack_env())  # the host's Dagster, MLflow and Prefect clients: the stack's
                 # Loading the definitions here to submit the job: keep Dagster's beta notices off the summary.
                 warnings.filterwarnings("ignore", message=r".* is currently in beta")
-            steps.append(_timed(name, lambda action=action: action(ctx)))
+            steps.append(_timed(name, functools.partial(action, ctx)))
             if not steps[-1].ok:
                 break
     finally:

@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{service.name:>8}: {service.url}  (pid {process.pid})", flush=True)
     print("Ctrl-C stops them all.", flush=True)
 
-    def stop(*_):
+    def stop(*_signal_args):
         for _, process in started:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)

@@ -11,6 +11,7 @@ recorded seed: a deliberately changed seed must make the check fail.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import mlflow
 from prefect import flow
@@ -77,7 +78,8 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
         instance = dagster_runs.instance()
         data_version = _current_data_version(instance)
         problems: list[str] = []
-        champions, run_config = {}, {"ops": {}}
+        champions = {}
+        run_config: dict[str, dict[str, Any]] = {"ops": {}}
         for asset, name in MODELS.items():
             champion = champion_version(client, name)
             if champion is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -81,7 +82,7 @@ def gate_history(client: MlflowClient, model_name: str, limit: int = 20) -> list
     versions = client.search_model_versions(
         f"name = '{model_name}'", max_results=max(limit, 1), order_by=["version_number DESC"]
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for version in versions:
         tags = version.tags or {}
         rows.append(
