@@ -83,6 +83,15 @@ test: data browser  ## the test suite (materializes the full graph into a tempor
 engines-test: data  ## the engine tests: steps on two Celery workers (RabbitMQ + Redis), a flow through a Prefect work pool, a killed worker retried
 	$(RUN)/python -m pytest -m workers tests/engines
 
+lint: install  ## the lint gate: ruff's formatting and lint rules over the tree, mypy over energy_assets/, api/ and dashboard/
+	$(RUN)/ruff format --check .
+	$(RUN)/ruff check .
+	$(RUN)/mypy
+
+format: install  ## apply ruff's safe lint fixes (import order, ...), then its formatting
+	$(RUN)/ruff check --fix-only .
+	$(RUN)/ruff format .
+
 verify: install  ## check a running stack (make run or docker compose): every service healthy, the API serving a champion
 	$(RUN)/python -m energy_assets.verify $(VERIFY_ARGS)
 

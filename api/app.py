@@ -25,8 +25,8 @@ from api.deps import ModelWorkers
 from api.errors import MAX_BODY_BYTES  # noqa: F401  (part of the app's interface: the body limit)
 from api.history import CleanHistory
 from api.metrics import ApiMetrics, MetricsMiddleware
-from api.registry import ChampionRegistry
 from api.operations import Copilot
+from api.registry import ChampionRegistry
 from api.routers import copilot, forecast, models, predict, service
 
 log = logging.getLogger("api")
@@ -74,7 +74,10 @@ def create_app(config: ApiConfig | None = None) -> FastAPI:
         poller = asyncio.create_task(poll_registry())
         # A session manager runs once: each lifespan (a test may enter several) gets a new one.
         mcp_mount.app = tools.streamable_http_app(
-            streamable_http_path="/", stateless_http=True, json_response=True, transport_security=mcp.transport_security(config.mcp_allowed_hosts)
+            streamable_http_path="/",
+            stateless_http=True,
+            json_response=True,
+            transport_security=mcp.transport_security(config.mcp_allowed_hosts),
         )
         try:
             async with tools.session_manager.run():

@@ -53,5 +53,7 @@ def from_environment() -> ApiConfig:
         poll_seconds=_positive_seconds("ENERGY_MODEL_POLL_SECONDS", DEFAULT_POLL_SECONDS),
         api_token=os.environ.get("ENERGY_API_TOKEN") or None,
         startup_wait_seconds=_positive_seconds("ENERGY_API_STARTUP_WAIT_SECONDS", DEFAULT_STARTUP_WAIT_SECONDS),
-        mcp_allowed_hosts=tuple(h.strip() for h in os.environ.get("ENERGY_MCP_ALLOWED_HOSTS", "").split(",") if h.strip()),
+        mcp_allowed_hosts=tuple(
+            h.strip() for h in os.environ.get("ENERGY_MCP_ALLOWED_HOSTS", "").split(",") if h.strip()
+        ),
     )

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Annotated, Callable, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -41,7 +42,9 @@ class ModelWorkers:
 
     async def run(self, fn: Callable[[], T]) -> T:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="model", initializer=one_openmp_thread)
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.max_workers, thread_name_prefix="model", initializer=one_openmp_thread
+            )
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     def shutdown(self) -> None:
@@ -84,4 +87,9 @@ CopilotOps = Annotated[Copilot, Depends(_copilot)]
 
 def json_response(body: dict, headers: dict[str, str] | None = None, status_code: int = 200) -> Response:
     """Serialized once by hand: the handlers build plain dicts, so a second validation pass is waste."""
-    return Response(json.dumps(body, allow_nan=False).encode(), status_code=status_code, media_type="application/json", headers=headers)
+    return Response(
+        json.dumps(body, allow_nan=False).encode(),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )

@@ -1,20 +1,24 @@
-"""Client errors: the 413 body limit, 422 details that name the field and what is allowed or why, 503 without a model."""
+"""Client errors: the 413 body limit, 422 details that name the field and what is allowed or why,
+503 without a model."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from energy_assets import schema
-from energy_assets.copilot.errors import CopilotInputError, InfeasibleError
-
 from api.history import ForecastUnavailable
 from api.operations import CopilotUnavailable
 from api.registry import ModelNotServed
 from api.schemas import MAX_BATCH_ROWS, ErrorMessage
+from energy_assets import schema
+from energy_assets.copilot.errors import CopilotInputError, InfeasibleError
 
-SERVICE_UNAVAILABLE = {503: {"model": ErrorMessage, "description": "The model is not loaded (the message names it and the registry)"}}
+SERVICE_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorMessage, "description": "The model is not loaded (the message names it and the registry)"}
+}
 
 # 10,000 readings take about 3 MB of JSON; a body far larger is refused before it is read.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -31,8 +35,12 @@ class BodySizeLimit:
             for name, value in scope["headers"]:
                 if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
                     response = JSONResponse(
-                        {"detail": f"request body of {int(value):,} bytes is over the limit of {MAX_BODY_BYTES:,} bytes "
-                         f"(a batch holds at most {MAX_BATCH_ROWS:,} readings)"},
+                        {
+                            "detail": (
+                                f"request body of {int(value):,} bytes is over the limit of {MAX_BODY_BYTES:,} bytes "
+                                f"(a batch holds at most {MAX_BATCH_ROWS:,} readings)"
+                            )
+                        },
                         status_code=413,
                     )
                     await response(scope, receive, send)
@@ -76,10 +84,15 @@ def install(app: FastAPI) -> None:
         errors = exc.errors()
         for error in errors:
             loc = tuple(error.get("loc", ()))
-            if error.get("type") == "batch_too_large" or (error.get("type") == "too_long" and loc[:2] == ("body", "readings")):
+            if error.get("type") == "batch_too_large" or (
+                error.get("type") == "too_long" and loc[:2] == ("body", "readings")
+            ):
                 got = (error.get("ctx") or {}).get("actual_length")
                 return JSONResponse(
-                    {"detail": f"a batch holds at most {MAX_BATCH_ROWS:,} readings" + (f"; got {got:,}" if got else "")},
+                    {
+                        "detail": f"a batch holds at most {MAX_BATCH_ROWS:,} readings"
+                        + (f"; got {got:,}" if got else "")
+                    },
                     status_code=413,
                 )
         return JSONResponse({"detail": validation_details(errors)}, status_code=422)
@@ -94,7 +107,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(CopilotInputError)
     async def copilot_input(request: Request, exc: CopilotInputError):
-        return _rejected(request, exc.field, f"{exc.field}: {exc.reason}", "infeasible" if isinstance(exc, InfeasibleError) else "value_error")
+        return _rejected(
+            request,
+            exc.field,
+            f"{exc.field}: {exc.reason}",
+            "infeasible" if isinstance(exc, InfeasibleError) else "value_error",
+        )
 
     @app.exception_handler(CopilotUnavailable)
     async def copilot_unavailable(request: Request, exc: CopilotUnavailable):

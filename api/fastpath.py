@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,19 +53,21 @@ def features_of(reading: Any) -> np.ndarray:
     lag_pf = float(reading.lagging_power_factor)
     lead_pf = float(reading.leading_power_factor)
     return np.array(
-        [[
-            lag_q,
-            lead_q,
-            float(reading.co2_tco2),
-            lag_pf,
-            lead_pf,
-            float(reading.nsm),
-            _real_power(lag_q, lag_pf),
-            _real_power(lead_q, lead_pf),
-            float(LOAD_CODES[reading.load_type]),
-            float(DAY_CODES[reading.day_of_week]),
-            1.0 if reading.week_status == "Weekend" else 0.0,
-        ]],
+        [
+            [
+                lag_q,
+                lead_q,
+                float(reading.co2_tco2),
+                lag_pf,
+                lead_pf,
+                float(reading.nsm),
+                _real_power(lag_q, lag_pf),
+                _real_power(lead_q, lead_pf),
+                float(LOAD_CODES[reading.load_type]),
+                float(DAY_CODES[reading.day_of_week]),
+                1.0 if reading.week_status == "Weekend" else 0.0,
+            ]
+        ],
         dtype=np.float64,
     )
 
@@ -108,7 +111,10 @@ def estimator_fast_features(pipeline) -> Callable[[Any], np.ndarray] | None:
         log.warning("estimator transformer is %s; single rows take the transformer path", type(transformer).__name__)
         return None
     if tuple(transformer.get_feature_names_out()) != FEATURE_NAMES:
-        log.warning("estimator features changed (%s); single rows take the transformer path", list(transformer.get_feature_names_out()))
+        log.warning(
+            "estimator features changed (%s); single rows take the transformer path",
+            list(transformer.get_feature_names_out()),
+        )
         return None
     probe = _probe_rows()
     expected = transformer.transform(probe).to_numpy(dtype=np.float64)

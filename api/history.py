@@ -71,7 +71,9 @@ class CleanHistory:
                     digest.update(f.name.encode())
                     digest.update(f.read_bytes())
                 if files:
-                    frame = pd.concat([pd.read_parquet(f, columns=list(schema.COLUMNS)) for f in files], ignore_index=True)
+                    frame = pd.concat(
+                        [pd.read_parquet(f, columns=list(schema.COLUMNS)) for f in files], ignore_index=True
+                    )
                     frame = frame.sort_values(schema.TIMESTAMP).drop_duplicates(schema.TIMESTAMP, keep="last")
                 else:
                     frame = pd.DataFrame({c: pd.Series(dtype=schema.DTYPES[c]) for c in schema.COLUMNS})
@@ -106,7 +108,7 @@ def planned_load_types(history: pd.DataFrame, day: pd.Timestamp) -> list[str]:
         earlier = day - pd.Timedelta(days=7 * weeks_back)
         rows = history[history["_day"] == earlier]
         offsets = ((rows[schema.TIMESTAMP] - earlier) / schema.INTERVAL).astype(int) - 1
-        for slot, load in zip(offsets.to_numpy(), rows["load_type"].to_numpy()):
+        for slot, load in zip(offsets.to_numpy(), rows["load_type"].to_numpy(), strict=True):
             slots[slot][load] += 1
             latest[slot] = load
     planned = []
@@ -116,7 +118,8 @@ def planned_load_types(history: pd.DataFrame, day: pd.Timestamp) -> list[str]:
             continue
         best = max(counts.values())
         tied = {load for load, n in counts.items() if n == best}
-        planned.append(latest[slot] if latest[slot] in tied else sorted(tied)[0])
+        last = latest[slot]
+        planned.append(last if last is not None and last in tied else sorted(tied)[0])
     return planned
 
 
@@ -146,10 +149,10 @@ def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
         else:
             covered = f"clean readings cover {history['_day'].min().date()} to {history['_day'].max().date()}"
         raise ForecastUnavailable(
-            f"forecasting {day} needs clean readings over the {HISTORY_DAYS} days before it "
-            f"({start.date()} to {(end - pd.Timedelta(days=1)).date()}) with at most {continuity.MAX_MISSING_SHARE:.0%} "
-            f"of their intervals missing and no gap over {continuity.MAX_GAP}; {missing} of {expected} are missing "
-            f"and the longest gap is {longest}; {covered}"
+            f"forecasting {day} needs clean readings over the {HISTORY_DAYS} days before it ({start.date()} to "
+            f"{(end - pd.Timedelta(days=1)).date()}) with at most {continuity.MAX_MISSING_SHARE:.0%} of their "
+            f"intervals missing and no gap over {continuity.MAX_GAP}; {missing} of {expected} are missing and the "
+            f"longest gap is {longest}; {covered}"
         )
     window = history.iloc[window_at:target_at]
     own = history.iloc[target_at:after_at]
@@ -171,4 +174,6 @@ def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
     frame = pd.concat([window[list(schema.COLUMNS)], rows[list(schema.COLUMNS)]], ignore_index=True)
     frame[schema.TARGET] = frame[schema.TARGET].astype("float64")
     history_days = int(window["_day"].nunique())
-    return ForecastInput(frame=frame, load_type_source=source, history_days=history_days, history_missing_intervals=missing)
+    return ForecastInput(
+        frame=frame, load_type_source=source, history_days=history_days, history_missing_intervals=missing
+    )

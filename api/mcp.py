@@ -19,20 +19,19 @@ import contextlib
 import datetime as dt
 import logging
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import Field, ValidationError
-from typing_extensions import Annotated
-
-from energy_assets.copilot.errors import CopilotInputError
 
 from api.copilot_schemas import MONTH_PATTERN, OptimizeRequest, PowerFactorRequest, ShiftRequest
 from api.history import ForecastUnavailable
 from api.operations import Copilot, CopilotUnavailable
 from api.registry import ModelNotServed
+from energy_assets.copilot.errors import CopilotInputError
 
 log = logging.getLogger("api.mcp")
 
@@ -55,7 +54,9 @@ async def _in_thread(fn: Callable[[], dict]) -> dict:
 
 def build_server(copilot: Copilot, run: Runner = _in_thread) -> MCPServer:
     """An MCP server whose tools call `copilot` (through `run`, which puts the CPU work off the event loop)."""
-    server = MCPServer(name="energy-copilot", title="Energy Optimization Copilot", instructions=INSTRUCTIONS, version="0.1.0")
+    server = MCPServer(
+        name="energy-copilot", title="Energy Optimization Copilot", instructions=INSTRUCTIONS, version="0.1.0"
+    )
 
     async def answer(fn: Callable[[], dict]) -> dict:
         try:
@@ -69,39 +70,57 @@ def build_server(copilot: Copilot, run: Runner = _in_thread) -> MCPServer:
         except (ModelNotServed, CopilotUnavailable) as error:
             raise ToolError(f"unavailable: {error}") from None
 
-    @server.tool(description="The 96 interval forecasts of a day (kWh) with the quantiles p025..p975, the day's cost and peak; "
-                 "with cap_kw, each interval's probability of exceeding that demand. Same answer as GET /forecast.")
+    @server.tool(
+        description="The 96 interval forecasts of a day (kWh) with the quantiles p025..p975, the day's cost and peak; "
+        "with cap_kw, each interval's probability of exceeding that demand. Same answer as GET /forecast."
+    )
     async def forecast_day(
         day: Annotated[dt.date, Field(description="The day to forecast, YYYY-MM-DD")],
         cap_kw: Annotated[float | None, Field(gt=0, le=100_000, description="A demand cap in kW")] = None,
     ) -> dict[str, Any]:
         return await answer(lambda: copilot.forecast(day, cap_kw)[0])
 
-    @server.tool(description="The bill of a month with readings: energy charge by tariff period, billing demand and demand "
-                 "charge, power-factor adjustment, total and CO2. Same answer as GET /copilot/bill.")
-    async def monthly_bill(month: Annotated[str, Field(pattern=MONTH_PATTERN, description="The month, YYYY-MM")]) -> dict[str, Any]:
+    @server.tool(
+        description="The bill of a month with readings: energy charge by tariff period, billing demand and demand "
+        "charge, power-factor adjustment, total and CO2. Same answer as GET /copilot/bill."
+    )
+    async def monthly_bill(
+        month: Annotated[str, Field(pattern=MONTH_PATTERN, description="The month, YYYY-MM")],
+    ) -> dict[str, Any]:
         return await answer(lambda: copilot.bill(month))
 
-    @server.tool(description="Move energy from one time window to another on past days: profiles, bill before/after and "
-                 "the delta per component, the new peak, CO2. Same answer as POST /copilot/whatif/shift.")
+    @server.tool(
+        description="Move energy from one time window to another on past days: profiles, bill before/after and "
+        "the delta per component, the new peak, CO2. Same answer as POST /copilot/whatif/shift."
+    )
     async def whatif_shift(request: ShiftRequest) -> dict[str, Any]:
         return await answer(lambda: copilot.whatif_shift(request))
 
-    @server.tool(description="A capacitor bank (kVAr) or a target lagging power factor: power factor and adjustment per month "
-                 "before/after, saving, smallest standard bank, payback. Same answer as POST /copilot/whatif/power-factor.")
+    @server.tool(
+        description="A capacitor bank (kVAr) or a target lagging power factor: power factor and adjustment per month "
+        "before/after, saving, smallest standard bank, payback. Same answer as POST /copilot/whatif/power-factor."
+    )
     async def whatif_power_factor(request: PowerFactorRequest) -> dict[str, Any]:
         return await answer(lambda: copilot.whatif_power_factor(request))
 
-    @server.tool(description="Schedule a deferrable production block on a forecast day at least cost (a MILP solved by HiGHS), "
-                 "optionally under a peak cap: the schedule, its cost against running as early as allowed, whether the cap "
-                 "binds. Same answer as POST /copilot/optimize.")
+    @server.tool(
+        description="Schedule a deferrable production block on a forecast day at least cost (a MILP solved by HiGHS), "
+        "optionally under a peak cap: the schedule, its cost against running as early as allowed, whether the cap "
+        "binds. Same answer as POST /copilot/optimize."
+    )
     async def optimize_block(request: OptimizeRequest) -> dict[str, Any]:
         return await answer(lambda: copilot.optimize(request))
 
-    @server.tool(description="Why a past day's peak was what it was: the peak, the forecast and its band there, the typical day of "
-                 "the same kind, the features that moved the forecast (SHAP), the tariff period and power factor, each with "
-                 "one plain sentence. Same answer as GET /copilot/explain.")
-    async def explain_day(day: Annotated[dt.date, Field(description="A past day with readings, YYYY-MM-DD")]) -> dict[str, Any]:
+    @server.tool(
+        description=(
+            "Why a past day's peak was what it was: the peak, the forecast and its band there, the typical day of "
+            "the same kind, the features that moved the forecast (SHAP), the tariff period and power factor, each "
+            "with one plain sentence. Same answer as GET /copilot/explain."
+        )
+    )
+    async def explain_day(
+        day: Annotated[dt.date, Field(description="A past day with readings, YYYY-MM-DD")],
+    ) -> dict[str, Any]:
         return await answer(lambda: copilot.explain(day))
 
     return server
@@ -117,7 +136,9 @@ class LifespanMount:
         if self.app is None:
             from starlette.responses import JSONResponse
 
-            response = JSONResponse({"detail": "the MCP tools start with the API's lifespan (serve it with uvicorn)"}, status_code=503)
+            response = JSONResponse(
+                {"detail": "the MCP tools start with the API's lifespan (serve it with uvicorn)"}, status_code=503
+            )
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -24,7 +24,9 @@ class ServedModelsCollector:
 
     def collect(self):
         family = GaugeMetricFamily(
-            "energy_api_served_model_info", "Model versions this process serves (value 1)", labels=["model", "version", "run_id"]
+            "energy_api_served_model_info",
+            "Model versions this process serves (value 1)",
+            labels=["model", "version", "run_id"],
         )
         for served in self.champions.served():
             family.add_metric([served.name, served.version, served.run_id], 1.0)
@@ -38,17 +40,32 @@ class ApiMetrics:
     def __init__(self):
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "energy_api_requests", "HTTP requests by endpoint, method and status", ["endpoint", "method", "status"], registry=self.registry
+            "energy_api_requests",
+            "HTTP requests by endpoint, method and status",
+            ["endpoint", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "energy_api_request_duration_seconds", "Request latency by endpoint", ["endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry
+            "energy_api_request_duration_seconds",
+            "Request latency by endpoint",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.predictions = Counter(
-            "energy_api_predictions", "Predicted intervals by model and version", ["model", "version"], registry=self.registry
+            "energy_api_predictions",
+            "Predicted intervals by model and version",
+            ["model", "version"],
+            registry=self.registry,
         )
-        self.swaps = Counter("energy_api_model_swaps", "Times a new model version was swapped in", ["model"], registry=self.registry)
+        self.swaps = Counter(
+            "energy_api_model_swaps", "Times a new model version was swapped in", ["model"], registry=self.registry
+        )
         self.load_failures = Counter(
-            "energy_api_model_load_failures", "Failed registry look-ups or model loads", ["model"], registry=self.registry
+            "energy_api_model_load_failures",
+            "Failed registry look-ups or model loads",
+            ["model"],
+            registry=self.registry,
         )
 
     def watch(self, champions) -> None:

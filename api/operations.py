@@ -14,20 +14,20 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from energy_assets import schema
-from energy_assets.copilot import explain, service
-from energy_assets.copilot.errors import CopilotInputError, TariffError
-from energy_assets.copilot.tariff import TARIFF_ENV, Tariff, load_tariff, tariff_path
-from energy_assets.settings import FORECASTER_MODEL_NAME
 
 from api import history as clean_history
 from api.copilot_schemas import OptimizeRequest, PowerFactorRequest, ShiftRequest
 from api.history import CleanHistory
 from api.registry import ChampionRegistry, LoadedModel
+from energy_assets import schema
+from energy_assets.copilot import explain, service
+from energy_assets.copilot.errors import CopilotInputError, TariffError
+from energy_assets.copilot.tariff import TARIFF_ENV, Tariff, load_tariff, tariff_path
+from energy_assets.settings import FORECASTER_MODEL_NAME
 
 QUANTILE_COLUMNS = ("p025", "p10", "p50", "p90", "p975")
 # Day forecasts kept per (model version, readings version, day): the same day is asked for again and
@@ -93,7 +93,13 @@ class Copilot:
             try:
                 self._tariff = load_tariff(self.tariff_path)
             except TariffError as error:
-                source = "" if self.tariff_path else f" (from {TARIFF_ENV})" if os.environ.get(TARIFF_ENV) else " (the bundled default)"
+                source = (
+                    ""
+                    if self.tariff_path
+                    else f" (from {TARIFF_ENV})"
+                    if os.environ.get(TARIFF_ENV)
+                    else " (the bundled default)"
+                )
                 file = tariff_path(self.tariff_path)
                 raise CopilotUnavailable(f"the tariff file {file}{source} cannot be used: {error}") from None
         return self._tariff
@@ -105,13 +111,19 @@ class Copilot:
         with self._lock:
             if self._priced is None or self._priced[:2] != (version, tariff.label):
                 if frame.empty:
-                    raise CopilotUnavailable(f"there are no clean readings in {self.history.directory}: run the pipeline first")
+                    raise CopilotUnavailable(
+                        f"there are no clean readings in {self.history.directory}: run the pipeline first"
+                    )
                 self._priced = (version, tariff.label, service.prepare_history(frame.drop(columns="_day"), tariff))
             return self._priced[2], version
 
     @staticmethod
     def _lineage(models: list[LoadedModel], readings_version: str, tariff: Tariff) -> dict:
-        return {"models": [m.lineage() for m in models], "readings_version": readings_version, "tariff_version": tariff.label}
+        return {
+            "models": [m.lineage() for m in models],
+            "readings_version": readings_version,
+            "tariff_version": tariff.label,
+        }
 
     # --- forecasts ------------------------------------------------------------------------
 
@@ -169,7 +181,11 @@ class Copilot:
             "cost": None,
             "peak_risk": None,
             "tariff": None,
-            "lineage": {**forecast.served.lineage(), "readings_version": forecast.readings_version, "tariff_version": None},
+            "lineage": {
+                **forecast.served.lineage(),
+                "readings_version": forecast.readings_version,
+                "tariff_version": None,
+            },
         }
         try:
             tariff = self.tariff()
@@ -183,7 +199,9 @@ class Copilot:
         body["lineage"]["tariff_version"] = tariff.label
         if cap_kw is not None:
             if not forecast.bands:
-                raise CopilotInputError("cap_kw", f"the served forecaster v{forecast.served.version} has no bands to judge a cap with")
+                raise CopilotInputError(
+                    "cap_kw", f"the served forecaster v{forecast.served.version} has no bands to judge a cap with"
+                )
             risk = service.peak_risk(forecast.frame, cap_kw, tariff=tariff)
             risk.pop("tariff")
             body["peak_risk"] = risk
@@ -211,11 +229,21 @@ class Copilot:
         tariff = self.tariff()
         forecast = self.day_forecast(request.day)
         if request.baseline != "usage_kwh" and not forecast.bands:
-            raise CopilotInputError("baseline", f"the served forecaster v{forecast.served.version} has no bands; use usage_kwh")
+            raise CopilotInputError(
+                "baseline", f"the served forecaster v{forecast.served.version} has no bands; use usage_kwh"
+            )
         answer = service.optimize_block(
-            forecast.frame, **request.model_dump(exclude={"day", "baseline"}), baseline_column=request.baseline, tariff=tariff
+            forecast.frame,
+            **request.model_dump(exclude={"day", "baseline"}),
+            baseline_column=request.baseline,
+            tariff=tariff,
         )
-        return {"day": request.day.isoformat(), "baseline": request.baseline, **answer, "lineage": self._lineage([forecast.served], forecast.readings_version, tariff)}
+        return {
+            "day": request.day.isoformat(),
+            "baseline": request.baseline,
+            **answer,
+            "lineage": self._lineage([forecast.served], forecast.readings_version, tariff),
+        }
 
     # --- explaining a past day -------------------------------------------------------------
 
@@ -223,7 +251,9 @@ class Copilot:
         """Why `day`'s peak was what it was: the peak, forecast and band, the typical day, SHAP contributions,
         tariff period and power factor, as numbers and one sentence each (`energy_assets.copilot.explain`)."""
         if not clean_history.FIRST_DAY <= day <= clean_history.LAST_DAY:
-            raise CopilotInputError("day", f"{day} is outside the supported range {clean_history.FIRST_DAY} to {clean_history.LAST_DAY}")
+            raise CopilotInputError(
+                "day", f"{day} is outside the supported range {clean_history.FIRST_DAY} to {clean_history.LAST_DAY}"
+            )
         tariff = self.tariff()
         served = self.champions.require(FORECASTER_MODEL_NAME)
         frame, version = self.history.snapshot()

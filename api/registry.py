@@ -11,18 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from api import fastpath
 from energy_assets import lineage, schema
 from energy_assets.settings import CHAMPION_ALIAS, ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME, masked
-
-from api import fastpath
 
 log = logging.getLogger("api.registry")
 
@@ -33,11 +33,11 @@ METRIC_TAGS = {"rmse": lineage.TAG_HOLDOUT_RMSE, "mae": lineage.TAG_HOLDOUT_MAE,
 def _utc_iso(millis: int | None) -> str | None:
     if not millis:
         return None
-    return dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc).isoformat()
+    return dt.datetime.fromtimestamp(millis / 1000, tz=dt.UTC).isoformat()
 
 
 def _now() -> str:
-    return dt.datetime.now(tz=dt.timezone.utc).isoformat()
+    return dt.datetime.now(tz=dt.UTC).isoformat()
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,9 @@ class ChampionRegistry:
         try:
             loaded = self._load(client, name, version)
         except Exception as error:  # a broken artifact must not take the served model down
-            return self._failed(name, previous, str(version.version), f"loading version {version.version} failed: {_short(error)}")
+            return self._failed(
+                name, previous, str(version.version), f"loading version {version.version} failed: {_short(error)}"
+            )
         # The swap: one new dict, assigned in one step; readers see the old or the new, never a mix.
         self._served = {**self._served, name: loaded}
         status.last_error = None
@@ -254,7 +256,9 @@ def _check_predicts(name: str, version: str, pipeline, local_path: str) -> None:
     if schema.TIMESTAMP in frame:
         frame[schema.TIMESTAMP] = pd.to_datetime(frame[schema.TIMESTAMP])
     try:
-        predicted = np.asarray(pipeline.named_steps["regressor"].predict(pipeline.named_steps["features"].transform(frame)))
+        predicted = np.asarray(
+            pipeline.named_steps["regressor"].predict(pipeline.named_steps["features"].transform(frame))
+        )
     except Exception as error:
         raise RuntimeError(f"{name} v{version} cannot predict its own input example: {_short(error)}") from error
     if predicted.shape != (len(frame),):
@@ -264,4 +268,3 @@ def _check_predicts(name: str, version: str, pipeline, local_path: str) -> None:
 def _short(error: Exception) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return text[:300]
-

@@ -13,13 +13,14 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic.json_schema import JsonDict
 from pydantic_core import PydanticCustomError
 
 from energy_assets import schema
 
 MAX_BATCH_ROWS = 10_000
 
-_EXAMPLE_READING = {
+_EXAMPLE_READING: JsonDict = {
     "timestamp": "2018-10-01T08:15:00",
     "lagging_reactive_power_kvarh": 31.39,
     "leading_reactive_power_kvarh": 0.0,
@@ -75,17 +76,23 @@ class _ReadingConfig(BaseModel):
 def _calendar_problems(timestamp: dt.datetime, nsm: int, day_of_week: str, week_status: str) -> list[str]:
     if timestamp.tzinfo is not None:
         return [
-            "timestamp: give the plant's local time without a UTC offset (e.g. 2018-10-01T08:15:00), "
-            "the way the meter export records it"
+            (
+                "timestamp: give the plant's local time without a UTC offset (e.g. 2018-10-01T08:15:00), "
+                "the way the meter export records it"
+            )
         ]
     expected_nsm, day_name, expected_status = interval_calendar(timestamp)
     problems = []
     if nsm != expected_nsm:
         problems.append(f"nsm={nsm} but timestamp {timestamp.isoformat()} is {expected_nsm} s after midnight")
     if day_of_week != day_name:
-        problems.append(f"day_of_week={day_of_week!r} but the interval ending {timestamp.isoformat()} falls on a {day_name}")
+        problems.append(
+            f"day_of_week={day_of_week!r} but the interval ending {timestamp.isoformat()} falls on a {day_name}"
+        )
     if week_status != expected_status:
-        problems.append(f"week_status={week_status!r} but the interval ending {timestamp.isoformat()} falls on a {day_name}")
+        problems.append(
+            f"week_status={week_status!r} but the interval ending {timestamp.isoformat()} falls on a {day_name}"
+        )
     return problems
 
 
@@ -142,7 +149,9 @@ def batch_calendar_problems(frame) -> list[tuple[int, str]]:
     problems = []
     for row in np.flatnonzero(bad):
         record = frame.iloc[row]
-        found = _calendar_problems(record[schema.TIMESTAMP].to_pydatetime(), int(record["nsm"]), record["day_of_week"], record["week_status"])
+        found = _calendar_problems(
+            record[schema.TIMESTAMP].to_pydatetime(), int(record["nsm"]), record["day_of_week"], record["week_status"]
+        )
         problems.append((int(row), "inconsistent reading: " + "; ".join(found)))
     return problems
 
@@ -150,7 +159,10 @@ def batch_calendar_problems(frame) -> list[tuple[int, str]]:
 class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     readings: list[BatchReading] = Field(  # type: ignore[valid-type]
-        ..., min_length=1, max_length=MAX_BATCH_ROWS, description=f"1 to {MAX_BATCH_ROWS:,} readings; more are refused with 413."
+        ...,
+        min_length=1,
+        max_length=MAX_BATCH_ROWS,
+        description=f"1 to {MAX_BATCH_ROWS:,} readings; more are refused with 413.",
     )
 
     @model_validator(mode="before")
@@ -188,7 +200,9 @@ class BatchPrediction(BaseModel):
 
 class IntervalForecast(BaseModel):
     # Plant local time without a UTC offset, which JSON Schema's "date-time" (RFC 3339) does not allow.
-    timestamp: str = Field(..., description="End of the interval, ISO 8601 in plant local time without offset, e.g. 2018-11-14T00:15:00")
+    timestamp: str = Field(
+        ..., description="End of the interval, ISO 8601 in plant local time without offset, e.g. 2018-11-14T00:15:00"
+    )
     usage_kwh: float
     load_type: str = Field(..., description="The planned load class the forecast assumed")
     p025: float | None = Field(None, description="2.5 % quantile (kWh); null when the served forecaster has no bands")
@@ -209,8 +223,12 @@ class TariffInfo(BaseModel):
 
 
 class ForecastLineage(Lineage):
-    readings_version: str | None = Field(None, description="SHA-256 (prefix) of the clean-readings files the forecast read")
-    tariff_version: str | None = Field(None, description="The tariff that priced the day (null when no tariff could be loaded)")
+    readings_version: str | None = Field(
+        None, description="SHA-256 (prefix) of the clean-readings files the forecast read"
+    )
+    tariff_version: str | None = Field(
+        None, description="The tariff that priced the day (null when no tariff could be loaded)"
+    )
 
 
 class Forecast(BaseModel):
@@ -220,14 +238,22 @@ class Forecast(BaseModel):
     )
     history_days: int = Field(..., description="Days of clean history the forecast was made from")
     history_missing_intervals: int = Field(
-        ..., description="15-minute intervals missing from the 28 days of history before the day (gaps within the continuity limits)"
+        ...,
+        description=(
+            "15-minute intervals missing from the 28 days of history before the day (gaps within the continuity limits)"
+        ),
     )
     intervals: list[IntervalForecast]
     bands: bool = Field(False, description="Whether the intervals carry the quantiles p025..p975")
     cost: dict[str, Any] | None = Field(
-        None, description="The day priced from the point forecast: energy by period, energy charge, peak (kW, time, period), CO2"
+        None,
+        description=(
+            "The day priced from the point forecast: energy by period, energy charge, peak (kW, time, period), CO2"
+        ),
     )
-    peak_risk: dict[str, Any] | None = Field(None, description="With cap_kw: per interval, the probability that demand exceeds the cap")
+    peak_risk: dict[str, Any] | None = Field(
+        None, description="With cap_kw: per interval, the probability that demand exceeds the cap"
+    )
     tariff: TariffInfo | None = None
     lineage: ForecastLineage
 
@@ -264,7 +290,9 @@ class ModelsInfo(BaseModel):
 class GateVersion(BaseModel):
     version: str
     champion: bool = Field(..., description="Whether the champion alias points at this version now")
-    decision: Literal["promoted", "kept"] | None = Field(None, description="The champion gate's decision (null: registered before any gate ran)")
+    decision: Literal["promoted", "kept"] | None = Field(
+        None, description="The champion gate's decision (null: registered before any gate ran)"
+    )
     holdout_rmse: float | None = Field(None, description="This version's holdout RMSE, kWh")
     reference: str | None = Field(None, description="What the gate compared it with: 'champion vN' or 'seasonal_naive'")
     reference_rmse: float | None = Field(None, description="That reference's holdout RMSE, kWh")
@@ -289,7 +317,9 @@ class DriftSummary(BaseModel):
     reference_rows: int
     drifted: bool
     reasons: list[str]
-    columns: list[dict[str, Any]] = Field(..., description="PSI, KS and out-of-range share per feature, the target and the estimator's predictions")
+    columns: list[dict[str, Any]] = Field(
+        ..., description="PSI, KS and out-of-range share per feature, the target and the estimator's predictions"
+    )
     errors: list[dict[str, Any]] = Field(..., description="Each champion's RMSE on the month against its limit")
     thresholds: dict[str, Any]
     computed_at: str | None = None
@@ -297,7 +327,9 @@ class DriftSummary(BaseModel):
 
 
 class Monitoring(BaseModel):
-    drift_report: DriftSummary | None = Field(..., description="The latest monitored month's verdict; null when no month has been monitored yet")
+    drift_report: DriftSummary | None = Field(
+        ..., description="The latest monitored month's verdict; null when no month has been monitored yet"
+    )
     drift_months: list[str] = Field(..., description="Every month with a stored drift report")
     message: str
     gates: list[ModelGates]
@@ -307,7 +339,9 @@ class MonthActualVsForecast(BaseModel):
     month: str
     actual_kwh: float = Field(..., description="The month's metered usage (clean readings), kWh")
     intervals: int = Field(..., description="Clean 15-minute readings of the month")
-    forecast_kwh: float | None = Field(None, description="The backtest's forecast summed over the month's intervals it covers (null: not covered)")
+    forecast_kwh: float | None = Field(
+        None, description="The backtest's forecast summed over the month's intervals it covers (null: not covered)"
+    )
     forecast_actual_kwh: float | None = Field(None, description="The actual usage of the same intervals, kWh")
     forecast_intervals: int = Field(..., description="Intervals of the month the backtest covers")
     total_error_pct: float | None = Field(None, description="(forecast - actual) / actual of those intervals, %")

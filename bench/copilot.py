@@ -46,23 +46,44 @@ def main() -> int:
     tariff = service.load_tariff()
     day = clean[(clean["timestamp"] > "2018-11-22") & (clean["timestamp"] <= "2018-11-23")]
     usage = day["usage_kwh"]
-    forecast = day[["timestamp"]].assign(p025=usage * 0.8, p10=usage * 0.9, p50=usage, p90=usage * 1.1, p975=usage * 1.2)
+    forecast = day[["timestamp"]].assign(
+        p025=usage * 0.8, p10=usage * 0.9, p50=usage, p90=usage * 1.1, p975=usage * 1.2
+    )
     priced = service.prepare_history(clean, tariff)
     block = dict(energy_kwh=300, duration_minutes=180, power_limit_kw=150, window_start="06:00", window_end="22:00")
     cases = {
         "prepare_history (price 2018, once per server)": lambda: service.prepare_history(clean, tariff),
         "bill (one month)": lambda: service.bill(priced, "2018-11", tariff),
         "what-if shift (one day, 10:00-12:00 -> 02:00-04:00)": lambda: service.whatif_shift(
-            priced, days="2018-11-22", from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00", tariff=tariff),
+            priced,
+            days="2018-11-22",
+            from_start="10:00",
+            from_end="12:00",
+            to_start="02:00",
+            to_end="04:00",
+            tariff=tariff,
+        ),
         "what-if shift, a day of a ratchet month (re-bills 12 months)": lambda: service.whatif_shift(
-            priced, days="2018-01-15", from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00", tariff=tariff),
+            priced,
+            days="2018-01-15",
+            from_start="10:00",
+            from_end="12:00",
+            to_start="02:00",
+            to_end="04:00",
+            tariff=tariff,
+        ),
         "what-if power factor (one month, target 95 %)": lambda: service.whatif_power_factor(
-            priced, months=["2018-11"], target_pf_pct=95.0, tariff=tariff),
+            priced, months=["2018-11"], target_pf_pct=95.0, tariff=tariff
+        ),
         "what-if peak cap (one day of bands)": lambda: service.peak_risk(forecast, cap_kw=600, tariff=tariff),
         "day cost (one forecast day)": lambda: service.day_cost(forecast, tariff=tariff),
         "optimize (one day, 16 h window, 3 h block)": lambda: service.optimize_block(forecast, **block, tariff=tariff),
-        "optimize, constant power": lambda: service.optimize_block(forecast, **block, constant_power=True, tariff=tariff),
-        "optimize, with a peak cap (two solves)": lambda: service.optimize_block(forecast, **block, peak_cap_kw=700, tariff=tariff),
+        "optimize, constant power": lambda: service.optimize_block(
+            forecast, **block, constant_power=True, tariff=tariff
+        ),
+        "optimize, with a peak cap (two solves)": lambda: service.optimize_block(
+            forecast, **block, peak_cap_kw=700, tariff=tariff
+        ),
     }
     print(f"python {platform.python_version()}, {platform.machine()}, repeats {args.repeats}")
     print("| operation | p50 ms | p90 ms |\n|---|---:|---:|")

@@ -47,15 +47,28 @@ def operations() -> dict[str, list[tuple[str, str, dict]]]:
         "forecast with bands": [("GET", "/forecast", {"day": day}) for day in DAYS],
         "forecast with bands, a new day each": [("GET", "/forecast", {"day": day}) for day in UNCACHED_DAYS],
         "what-if shift": [
-            ("POST", "/copilot/whatif/shift", {"days": [day], "from_start": "10:00", "from_end": "11:00", "to_start": "02:00", "to_end": "03:00"})
+            (
+                "POST",
+                "/copilot/whatif/shift",
+                {"days": [day], "from_start": "10:00", "from_end": "11:00", "to_start": "02:00", "to_end": "03:00"},
+            )
             for day in DAYS
         ],
-        "what-if power factor (1 month)": [("POST", "/copilot/whatif/power-factor", {"bank_kvar": 50, "months": ["2018-10"]})],
+        "what-if power factor (1 month)": [
+            ("POST", "/copilot/whatif/power-factor", {"bank_kvar": 50, "months": ["2018-10"]})
+        ],
         "optimize (one day)": [
             (
                 "POST",
                 "/copilot/optimize",
-                {"day": day, "energy_kwh": 200, "duration_minutes": 120, "power_limit_kw": 150, "window_start": "06:00", "window_end": "22:00"},
+                {
+                    "day": day,
+                    "energy_kwh": 200,
+                    "duration_minutes": 120,
+                    "power_limit_kw": 150,
+                    "window_start": "06:00",
+                    "window_end": "22:00",
+                },
             )
             for day in DAYS
         ],
@@ -84,14 +97,20 @@ def main(argv: list[str] | None = None) -> int:
 
     current = get_settings()
     if not (current.asset_dir / "clean_readings").is_dir():
-        raise SystemExit(f"no clean readings under {current.asset_dir}: run `make pipeline` first (ENERGY_HOME={current.home})")
+        raise SystemExit(
+            f"no clean readings under {current.asset_dir}: run `make pipeline` first (ENERGY_HOME={current.home})"
+        )
     log_dir = current.home / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    api = subprocess.Popen(
-        [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT, stdout=open(log_dir / "copilot-api.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    with open(log_dir / "copilot-api.log", "w") as log:  # the child keeps its own descriptor
+        api = subprocess.Popen(
+            [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     results: dict[str, dict[str, float]] = {}
     try:
         wait_until(f"http://127.0.0.1:{port}/ready", 300, api)
@@ -102,8 +121,16 @@ def main(argv: list[str] | None = None) -> int:
                 rounds = [timed(http, requests, args.requests, first=r * args.requests) for r in range(args.repeats)]
                 p50 = [statistics.median(r) * 1000 for r in rounds]
                 p90 = [statistics.quantiles(r, n=10)[-1] * 1000 for r in rounds]
-                results[name] = {"p50_ms": statistics.median(p50), "p90_ms": statistics.median(p90), "p50_ms_min": min(p50), "p50_ms_max": max(p50)}
-                print(f"{name:34s} p50 {results[name]['p50_ms']:7.1f} ms  (rounds {min(p50):.1f}-{max(p50):.1f})  p90 {results[name]['p90_ms']:7.1f} ms")
+                results[name] = {
+                    "p50_ms": statistics.median(p50),
+                    "p90_ms": statistics.median(p90),
+                    "p50_ms_min": min(p50),
+                    "p50_ms_max": max(p50),
+                }
+                print(
+                    f"{name:34s} p50 {results[name]['p50_ms']:7.1f} ms  (rounds "
+                    f"{min(p50):.1f}-{max(p50):.1f})  p90 {results[name]['p90_ms']:7.1f} ms"
+                )
     finally:
         stop(api)
     if args.json:

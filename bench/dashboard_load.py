@@ -41,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures here")
-    parser.add_argument("--url", help="measure a dashboard already running here (e.g. make run's http://127.0.0.1:8501) instead of starting one")
+    parser.add_argument(
+        "--url",
+        help="measure a dashboard already running here (e.g. make run's http://127.0.0.1:8501) instead of starting one",
+    )
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -53,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             api, api_url = serve(["-m", "api", "--host", "127.0.0.1", "--port", "{port}"], "/ready", dict(os.environ))
             processes.append(api)
             dashboard, dashboard_url = serve(
-                ["-m", "dashboard", "--host", "127.0.0.1", "--port", "{port}"], "/_stcore/health", {**os.environ, "ENERGY_API_URL": api_url}
+                ["-m", "dashboard", "--host", "127.0.0.1", "--port", "{port}"],
+                "/_stcore/health",
+                {**os.environ, "ENERGY_API_URL": api_url},
             )
             processes.append(dashboard)
         seconds = []

@@ -24,13 +24,13 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from energy_assets import schema  # noqa: E402
-from energy_assets.ingest.reader import read_raw  # noqa: E402
-from energy_assets.ingest.validation import validate  # noqa: E402
-from energy_assets.settings import FORECASTER_MODEL_NAME, PROJECT_ROOT  # noqa: E402
-from energy_assets.training.evaluation import HOLDOUT_START, time_split  # noqa: E402
-from energy_assets.training.models import ForecasterParams, build_day_ahead_forecaster, forecaster_training_rows  # noqa: E402
-from tests.dirty_export import DirtyExport, score  # noqa: E402
+from energy_assets import schema
+from energy_assets.ingest.reader import read_raw
+from energy_assets.ingest.validation import validate
+from energy_assets.settings import FORECASTER_MODEL_NAME, PROJECT_ROOT
+from energy_assets.training.evaluation import HOLDOUT_START, time_split
+from energy_assets.training.models import ForecasterParams, build_day_ahead_forecaster, forecaster_training_rows
+from tests.dirty_export import DirtyExport, score
 
 
 def holdout_rmse(predicted: np.ndarray, genuine: pd.DataFrame) -> float:
@@ -41,7 +41,9 @@ def holdout_rmse(predicted: np.ndarray, genuine: pd.DataFrame) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("export_dir", type=Path, help="folder with dirty_export.csv, truth.parquet and the run's home/")
-    parser.add_argument("--model-uri", default=f"models:/{FORECASTER_MODEL_NAME}@champion", help="the dirty-trained forecaster")
+    parser.add_argument(
+        "--model-uri", default=f"models:/{FORECASTER_MODEL_NAME}@champion", help="the dirty-trained forecaster"
+    )
     args = parser.parse_args(argv)
     home = args.export_dir / "home"
     os.environ["ENERGY_HOME"] = str(home)
@@ -51,11 +53,15 @@ def main(argv: list[str] | None = None) -> int:
 
     assets = get_settings().asset_dir
     genuine = validate(read_raw(PROJECT_ROOT / "data" / "uci" / "steel_industry_energy.csv")[0]).clean
-    clean = pd.concat([pd.read_parquet(p) for p in sorted((assets / "clean_readings").glob("*.parquet"))], ignore_index=True)
+    clean = pd.concat(
+        [pd.read_parquet(p) for p in sorted((assets / "clean_readings").glob("*.parquet"))], ignore_index=True
+    )
     rejected = pd.read_parquet(assets / "rejected_readings.parquet")
     counts = rejected.attrs["validation_summary"]
     truth = pd.read_parquet(args.export_dir / "truth.parquet")
-    export = DirtyExport(args.export_dir / "dirty_export.csv", truth, json.loads((args.export_dir / "dropped.json").read_text()))
+    export = DirtyExport(
+        args.export_dir / "dirty_export.csv", truth, json.loads((args.export_dir / "dropped.json").read_text())
+    )
     goals = score(export, clean, rejected, counts, genuine)
 
     mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
@@ -65,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     train, _ = time_split(genuine)
     params = ForecasterParams()
     clean_model = build_day_ahead_forecaster(params).fit(
-        train[list(schema.COLUMNS)], train[schema.TARGET], regressor__sample_weight=forecaster_training_rows(train, params).astype(float)
+        train[list(schema.COLUMNS)],
+        train[schema.TARGET],
+        regressor__sample_weight=forecaster_training_rows(train, params).astype(float),
     )
     goals["clean_trained_rmse"] = holdout_rmse(clean_model.predict(frame), genuine)
     goals["rmse_ratio"] = goals["dirty_trained_rmse"] / goals["clean_trained_rmse"]

@@ -44,9 +44,17 @@ PREVIOUS_FEATURES = tuple(name for name in ALL_FEATURES if name not in SAME_KIND
 # (label, feature columns, regressor settings). The first row is the configuration before the
 # same-kind features; the Poisson rows came with the conformal bands.
 CANDIDATES: list[tuple[str, tuple[str, ...], dict]] = [
-    ("previous features, previous params", PREVIOUS_FEATURES, dict(max_iter=800, learning_rate=0.02, max_depth=5, min_samples_leaf=200)),
+    (
+        "previous features, previous params",
+        PREVIOUS_FEATURES,
+        dict(max_iter=800, learning_rate=0.02, max_depth=5, min_samples_leaf=200),
+    ),
     *[
-        (f"{label}, depth {depth} / leaf {leaf}", columns, dict(max_iter=300, learning_rate=0.05, max_depth=depth, min_samples_leaf=leaf))
+        (
+            f"{label}, depth {depth} / leaf {leaf}",
+            columns,
+            dict(max_iter=300, learning_rate=0.05, max_depth=depth, min_samples_leaf=leaf),
+        )
         for label, columns in (("previous features", PREVIOUS_FEATURES), ("+ same-kind days", ALL_FEATURES))
         for depth, leaf in ((5, 200), (4, 500), (3, 1000), (4, 1000))
     ],
@@ -150,7 +158,8 @@ def choose_bands(results: dict[tuple, list[dict[str, float]]]) -> tuple:
 
 
 def holdout_scores(readings: pd.DataFrame, params: ForecasterParams) -> dict[str, float]:
-    """Holdout RMSE, seasonal-naive RMSE, band metrics and training seconds, as the day_ahead_forecaster asset computes them."""
+    """Holdout RMSE, seasonal-naive RMSE, band metrics and training seconds, as the day_ahead_forecaster asset
+    computes them."""
     train, holdout = evaluation.time_split(readings)
     started = time.perf_counter()
     model = fit_day_ahead_forecaster(train, params)
@@ -167,17 +176,23 @@ def holdout_scores(readings: pd.DataFrame, params: ForecasterParams) -> dict[str
 
 def _print_bands(label: str, m: dict[str, float]) -> None:
     print(
-        f"{label:<10} RMSE {m['rmse']:6.3f}  coverage 80 % {m['holdout_coverage_80']:.3f}  95 % {m['holdout_coverage_95']:.3f}  "
-        f"pinball {m['holdout_pinball_mean']:.3f} vs seasonal naive {m['baseline_seasonal_naive_pinball_mean']:.3f} "
-        f"({m['pinball_improvement']:.1%} better)",
+        f"{label:<10} RMSE {m['rmse']:6.3f}  coverage 80 % {m['holdout_coverage_80']:.3f}  95 % "
+        f"{m['holdout_coverage_95']:.3f}  pinball {m['holdout_pinball_mean']:.3f} vs seasonal naive "
+        f"{m['baseline_seasonal_naive_pinball_mean']:.3f} ({m['pinball_improvement']:.1%} better)",
         flush=True,
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--holdout", action="store_true", help="also score the chosen (default) configuration on Oct-Dec once")
-    parser.add_argument("--bands", action="store_true", help="only the bands' rolling-origin validation (and the holdout with --holdout)")
+    parser.add_argument(
+        "--holdout", action="store_true", help="also score the chosen (default) configuration on Oct-Dec once"
+    )
+    parser.add_argument(
+        "--bands",
+        action="store_true",
+        help="only the bands' rolling-origin validation (and the holdout with --holdout)",
+    )
     args = parser.parse_args()
     readings = clean_readings()
     train, _ = evaluation.time_split(readings)
@@ -209,7 +224,10 @@ def main() -> None:
           f"scale = {chosen.band_scale_kwh}, groups = {chosen.band_groups or 'none'}")
     if args.holdout:
         scores = holdout_scores(readings, chosen)
-        print(f"holdout Oct-Dec 2018, chosen {chosen}: RMSE {scores['rmse']:.3f} kWh (seasonal naive {scores['naive_rmse']:.3f}), fit {scores['fit_seconds']:.1f} s")
+        print(
+            f"holdout Oct-Dec 2018, chosen {chosen}: RMSE {scores['rmse']:.3f} kWh (seasonal naive "
+            f"{scores['naive_rmse']:.3f}), fit {scores['fit_seconds']:.1f} s"
+        )
         _print_bands("holdout", scores)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.postgres.conftest import (  # noqa: E402  (after the path set-up)
+from tests.postgres.conftest import (
     BIN,
     PROJECT_ROOT,
     SERVER_URL,
@@ -66,16 +66,47 @@ def server(name: str, databases: Databases, home: Path) -> BackgroundService:
     port = free_port()
     env = stack_env(databases, home, port, port)
     if name == "mlflow":
-        command = [str(BIN / "mlflow"), "server", "--backend-store-uri", databases.url("mlflow"), "--serve-artifacts",
-                   "--artifacts-destination", str(home / "mlartifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-        return BackgroundService(name, command, {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}, f"http://127.0.0.1:{port}/health", home / "log")
+        command = [
+            str(BIN / "mlflow"),
+            "server",
+            "--backend-store-uri",
+            databases.url("mlflow"),
+            "--serve-artifacts",
+            "--artifacts-destination",
+            str(home / "mlartifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ]
+        return BackgroundService(
+            name,
+            command,
+            {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+            f"http://127.0.0.1:{port}/health",
+            home / "log",
+        )
     if name == "prefect":
         command = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-        env = {**env, "PREFECT_HOME": str(home / "prefect"), "PREFECT_UI_ENABLED": "false",
-               "PREFECT_API_DATABASE_CONNECTION_URL": databases.url("prefect", "postgresql+asyncpg")}
+        env = {
+            **env,
+            "PREFECT_HOME": str(home / "prefect"),
+            "PREFECT_UI_ENABLED": "false",
+            "PREFECT_API_DATABASE_CONNECTION_URL": databases.url("prefect", "postgresql+asyncpg"),
+        }
         return BackgroundService(name, command, env, f"http://127.0.0.1:{port}/api/health", home / "log")
     write_dagster_home(env)
-    command = [str(BIN / "dagster-webserver"), "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    command = [
+        str(BIN / "dagster-webserver"),
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     return BackgroundService(name, command, env, f"http://127.0.0.1:{port}/server_info", home / "log")
 
 
@@ -100,13 +131,15 @@ def ingest_month_seconds(profile: str) -> float:
     import dagster as dg
 
     from energy_assets import settings
-    from energy_assets.defs.partitions import register_months
     from energy_assets.definitions import defs
+    from energy_assets.defs.partitions import register_months
 
     databases = create_databases() if profile == "postgres" else None
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            env = stack_env(databases, Path(tmp), 1, 1) if databases else {"ENERGY_PROFILE": "local", "ENERGY_HOME": tmp}
+            env = (
+                stack_env(databases, Path(tmp), 1, 1) if databases else {"ENERGY_PROFILE": "local", "ENERGY_HOME": tmp}
+            )
             saved = dict(os.environ)
             os.environ.update({k: v for k, v in env.items() if k.startswith(("ENERGY_", "DAGSTER_"))})
             os.environ.pop("MLFLOW_TRACKING_URI", None)
@@ -120,7 +153,10 @@ def ingest_month_seconds(profile: str) -> float:
                     result = defs.resolve_job_def("ingest_month").execute_in_process(
                         instance=instance,
                         run_config={"ops": {"raw_readings": {"config": {"path": str(RAW)}}}},
-                        tags={"dagster/asset_partition_range_start": months[0], "dagster/asset_partition_range_end": months[-1]},
+                        tags={
+                            "dagster/asset_partition_range_start": months[0],
+                            "dagster/asset_partition_range_end": months[-1],
+                        },
                     )
                     elapsed = time.perf_counter() - start
                     assert result.success
@@ -141,7 +177,10 @@ def main() -> int:
     print(f"PostgreSQL {SERVER_URL}; load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for name in () if args.skip_servers else ("mlflow", "prefect", "dagster-webserver"):
         samples = [time_to_healthy(name) for _ in range(args.repeats)]
-        print(f"{name:<18} healthy after: median {statistics.median(samples):6.2f} s  ({', '.join(f'{s:.1f}' for s in samples)})")
+        print(
+            f"{name:<18} healthy after: median {statistics.median(samples):6.2f} s  "
+            f"({', '.join(f'{s:.1f}' for s in samples)})"
+        )
     ingest_month_seconds("local")  # warm the imports and caches of this process once
     samples: dict[str, list[float]] = {"local": [], "postgres": []}
     for _ in range(args.repeats):  # interleaved, so a change of machine load hits both alike
@@ -149,7 +188,9 @@ def main() -> int:
             samples[profile].append(ingest_month_seconds(profile))
     medians = {profile: statistics.median(values) for profile, values in samples.items()}
     for profile, values in samples.items():
-        print(f"ingest_month ({profile:<8}): median {medians[profile]:6.2f} s  ({', '.join(f'{s:.2f}' for s in values)})")
+        print(
+            f"ingest_month ({profile:<8}): median {medians[profile]:6.2f} s  ({', '.join(f'{s:.2f}' for s in values)})"
+        )
     print(f"ingest_month postgres / local: {medians['postgres'] / medians['local']:.2f}x")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     return 0

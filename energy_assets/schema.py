@@ -132,7 +132,7 @@ ESTIMATOR_INPUT_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c != TARG
 DTYPES: dict[str, str] = {
     TIMESTAMP: "datetime64[ns]",
     **{name: ("int64" if name in INTEGER_COLUMNS else "float64") for name in NUMERIC},
-    **{name: "object" for name in CATEGORIES},
+    **dict.fromkeys(CATEGORIES, "object"),
 }
 
 WEEKDAYS: tuple[str, ...] = CATEGORIES["day_of_week"]
@@ -195,7 +195,9 @@ def schema_problems(frame: pd.DataFrame, columns: tuple[str, ...] = COLUMNS) -> 
         problems.append(f"missing columns {missing}")
     if extra:
         problems.append(f"unexpected columns {extra}")
-    for name in columns:
-        if name in frame.columns and str(frame[name].dtype) != DTYPES[name]:
-            problems.append(f"column '{name}' has dtype {frame[name].dtype}, expected {DTYPES[name]}")
+    problems.extend(
+        f"column '{name}' has dtype {frame[name].dtype}, expected {DTYPES[name]}"
+        for name in columns
+        if name in frame.columns and str(frame[name].dtype) != DTYPES[name]
+    )
     return problems

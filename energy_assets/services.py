@@ -52,9 +52,18 @@ def services() -> list[Service]:
             "dagster",
             "http://127.0.0.1:3000",
             [
-                str(BIN / "dagster-webserver"), "-w", str(energy_settings.PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", "3000",
+                str(BIN / "dagster-webserver"),
+                "-w",
+                str(energy_settings.PROJECT_ROOT / "workspace.yaml"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "3000",
                 # Warnings and errors only on the console: events, ticks and runs are in the UI.
-                "--dagster-log-level", "warning", "--code-server-log-level", "warning",
+                "--dagster-log-level",
+                "warning",
+                "--code-server-log-level",
+                "warning",
             ],
             base_env,
         ),
@@ -64,17 +73,32 @@ def services() -> list[Service]:
             "daemon",
             "http://127.0.0.1:3000/deployment/daemons",
             # At INFO it logs every sensor tick (several a minute); the ticks are on the UI's sensor pages.
-            [str(BIN / "dagster-daemon"), "run", "-w", str(energy_settings.PROJECT_ROOT / "workspace.yaml"), "--log-level", "warning"],
+            [
+                str(BIN / "dagster-daemon"),
+                "run",
+                "-w",
+                str(energy_settings.PROJECT_ROOT / "workspace.yaml"),
+                "--log-level",
+                "warning",
+            ],
             base_env,
         ),
         Service(
             "mlflow",
             "http://127.0.0.1:5000",
             [
-                str(BIN / "mlflow"), "server",
-                "--backend-store-uri", current.mlflow_tracking_uri,
-                "--artifacts-destination", current.mlflow_artifact_root.as_uri(),
-                "--host", "127.0.0.1", "--port", "5000", "--workers", "1",
+                str(BIN / "mlflow"),
+                "server",
+                "--backend-store-uri",
+                current.mlflow_tracking_uri,
+                "--artifacts-destination",
+                current.mlflow_artifact_root.as_uri(),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "5000",
+                "--workers",
+                "1",
             ],
             # One process instead of sixteen: the embedded UI needs no job runner.
             {**base_env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
@@ -125,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{service.name:>8}: {service.url}  (pid {process.pid})", flush=True)
     print("Ctrl-C stops them all.", flush=True)
 
-    def stop(*_):
+    def stop(*_signal_args):
         for _, process in started:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)

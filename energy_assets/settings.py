@@ -111,7 +111,9 @@ class Settings:
     @property
     def prefect_database_url(self) -> str:
         if self.profile == "postgres":
-            return _database_url(self.postgres_url, os.environ.get("ENERGY_PREFECT_DB", "prefect"), "postgresql+asyncpg")
+            return _database_url(
+                self.postgres_url, os.environ.get("ENERGY_PREFECT_DB", "prefect"), "postgresql+asyncpg"
+            )
         return f"sqlite+aiosqlite:///{self.prefect_home / 'prefect.db'}"
 
     @property
@@ -124,7 +126,11 @@ class Settings:
     def dagster_storage_config(self) -> dict:
         """The `storage` section of dagster.yaml for this profile."""
         if self.profile == "postgres":
-            return {"postgres": {"postgres_url": _database_url(self.postgres_url, os.environ.get("ENERGY_DAGSTER_DB", "dagster"))}}
+            return {
+                "postgres": {
+                    "postgres_url": _database_url(self.postgres_url, os.environ.get("ENERGY_DAGSTER_DB", "dagster"))
+                }
+            }
         return {"sqlite": {"base_dir": str(self.dagster_home / "storage")}}
 
 
@@ -139,7 +145,9 @@ def _database_url(server_url: str | None, database: str, driver: str = SYNC_DRIV
     base = server_url.rstrip("/")
     scheme, separator, rest = base.partition("://")
     if not separator or not scheme.startswith("postgres") or not rest:
-        raise SettingsError(f"ENERGY_POSTGRES_URL must look like postgresql://user:pass@host:5432, got {masked(server_url)!r}")
+        raise SettingsError(
+            f"ENERGY_POSTGRES_URL must look like postgresql://user:pass@host:5432, got {masked(server_url)!r}"
+        )
     if "/" in rest:
         raise SettingsError(
             f"ENERGY_POSTGRES_URL names the server only (no database path), got {masked(server_url)!r}; "
@@ -225,7 +233,12 @@ def celery_worker_config(settings: Settings | None = None) -> Path:
 # - a run stuck starting (or cancelling) is marked failed (canceled) after 180 s, checked every 30 s;
 # - an in-process run (`make pipeline`, embedded flows) whose process died is closed by the sensor
 #   `close_orphaned_runs` (every 30 s while the daemon runs) or by the next pipeline or flow start.
-RUN_MONITORING = {"enabled": True, "start_timeout_seconds": 180, "cancel_timeout_seconds": 180, "poll_interval_seconds": 30}
+RUN_MONITORING = {
+    "enabled": True,
+    "start_timeout_seconds": 180,
+    "cancel_timeout_seconds": 180,
+    "poll_interval_seconds": 30,
+}
 
 
 def ensure_dagster_home(settings: Settings | None = None) -> Path:
@@ -312,7 +325,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"raw source     {current.raw_source}")
         print(f"mlflow         {masked(current.mlflow_tracking_uri)}")
         storage = current.dagster_storage_config()
-        print(f"dagster        {masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}")
+        print(
+            "dagster        "
+            f"{masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}"
+        )
         print(f"prefect        {masked(current.prefect_database_url)}")
         if current.celery is not None:
             print(f"executor       celery: broker {masked(current.celery.broker)}, backend {masked(current.celery.backend)}, queue {current.celery.queue}")

@@ -66,13 +66,17 @@ def check_dagster(base: str, timeout: float) -> str:
     return f"dagster-webserver {version}"
 
 
-DAEMON_HEALTH_QUERY = "{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy lastHeartbeatTime } } } }"
+DAEMON_HEALTH_QUERY = (
+    "{ instance { daemonHealth { allDaemonStatuses { daemonType required healthy lastHeartbeatTime } } } }"
+)
 
 
 def check_dagster_daemon(base: str, timeout: float) -> str:
     """dagster-daemon's heartbeat as the webserver reads it from the shared instance (the UI's Daemons page)."""
     request = urllib.request.Request(
-        f"{base}/graphql", data=json.dumps({"query": DAEMON_HEALTH_QUERY}).encode(), headers={"Content-Type": "application/json"}
+        f"{base}/graphql",
+        data=json.dumps({"query": DAEMON_HEALTH_QUERY}).encode(),
+        headers={"Content-Type": "application/json"},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -85,7 +89,10 @@ def check_dagster_daemon(base: str, timeout: float) -> str:
     required = [s for s in statuses if s["required"]]
     unhealthy = sorted(s["daemonType"] for s in required if not s["healthy"])
     if not required or unhealthy:
-        raise CheckFailed(f"dagster-daemon has no heartbeat for {unhealthy or 'any daemon'} (is dagster-daemon running on this instance?)")
+        raise CheckFailed(
+            f"dagster-daemon has no heartbeat for {unhealthy or 'any daemon'} (is dagster-daemon running on this "
+            "instance?)"
+        )
     age = time.time() - max(s["lastHeartbeatTime"] or 0 for s in required)
     return f"{len(required)} daemons healthy, last heartbeat {age:.0f} s ago"
 
@@ -149,7 +156,9 @@ def run_check(service: ServiceCheck, timeout: float, wait: float) -> tuple[bool,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m energy_assets.verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m energy_assets.verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--wait", type=float, default=0.0, help="retry each failing check for up to this many seconds")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per HTTP request")
     parser.add_argument("--only", action="append", choices=[c.name for c in CHECKS], help="check only these services")

@@ -51,8 +51,19 @@ EXTRA_COLUMN = "mixed_type_col"
 DATE, USAGE, LAG_Q, LEAD_Q, CO2, LAG_PF, LEAD_PF, NSM, WEEK, DAY, LOAD = range(11)
 NUMERIC = (USAGE, LAG_Q, LEAD_Q, CO2, LAG_PF, LEAD_PF, NSM)
 CATEGORY = (WEEK, DAY, LOAD)
-CANONICAL = ("timestamp", "usage_kwh", "lagging_reactive_power_kvarh", "leading_reactive_power_kvarh", "co2_tco2",
-             "lagging_power_factor", "leading_power_factor", "nsm", "week_status", "day_of_week", "load_type")
+CANONICAL = (
+    "timestamp",
+    "usage_kwh",
+    "lagging_reactive_power_kvarh",
+    "leading_reactive_power_kvarh",
+    "co2_tco2",
+    "lagging_power_factor",
+    "leading_power_factor",
+    "nsm",
+    "week_status",
+    "day_of_week",
+    "load_type",
+)
 
 
 @dataclass
@@ -84,7 +95,11 @@ def _gross(row: list[str], rng: np.random.Generator) -> int:
     if choice == "power_factor":
         column = LAG_PF if rng.random() < 0.5 else LEAD_PF
         value = float(row[column])
-        row[column] = _fmt(rng.uniform(40, 90)) if value > 95 else _fmt(min(value + rng.uniform(10, 40), 99.0) if value < 60 else value - rng.uniform(10, 40))
+        row[column] = (
+            _fmt(rng.uniform(40, 90))
+            if value > 95
+            else _fmt(min(value + rng.uniform(10, 40), 99.0) if value < 60 else value - rng.uniform(10, 40))
+        )
         return column
     row[CO2] = _fmt(round(float(row[CO2]) + rng.choice([0.02, 0.03, 0.05, 0.1]), 2))
     return CO2
@@ -122,12 +137,14 @@ def interval_ends(dates: pd.Series) -> pd.Series:
     return dated.where(dated != dated.dt.normalize(), dated + pd.Timedelta(days=1))
 
 
-def generate(out_dir: Path, seed: int = 7, rates: dict[str, float] | None = None, source: Path = BUNDLED_CSV) -> DirtyExport:
+def generate(
+    out_dir: Path, seed: int = 7, rates: dict[str, float] | None = None, source: Path = BUNDLED_CSV
+) -> DirtyExport:
     rates = {**RATES, **(rates or {})}
     rng = np.random.default_rng(seed)
     reader = csv.reader(io.StringIO(source.read_text(encoding="utf-8-sig")))
     header = next(reader)
-    rows = [row for row in reader]
+    rows = list(reader)
     n = len(rows)
     ends = interval_ends(pd.Series([r[DATE] for r in rows]))
 
@@ -141,10 +158,17 @@ def generate(out_dir: Path, seed: int = 7, rates: dict[str, float] | None = None
     def emit(row: list[str], index: int, role: str, formatting: list[str], fault: str, column: int | None) -> None:
         extra = str(rng.choice(["", "x", "1", "2.5", "ok", "-"]))
         out_rows.append([*row[:2], extra, *row[2:]])
-        truth.append({
-            "line": len(out_rows) + 1, "source_index": index, "timestamp": ends[index], "role": role,
-            "formatting": ",".join(formatting), "value_fault": fault, "column": CANONICAL[column] if column is not None else "",
-        })
+        truth.append(
+            {
+                "line": len(out_rows) + 1,
+                "source_index": index,
+                "timestamp": ends[index],
+                "role": role,
+                "formatting": ",".join(formatting),
+                "value_fault": fault,
+                "column": CANONICAL[column] if column is not None else "",
+            }
+        )
 
     for index, original in enumerate(rows):
         if index in dropped:
@@ -180,28 +204,42 @@ def generate(out_dir: Path, seed: int = 7, rates: dict[str, float] | None = None
     return DirtyExport(path=path, truth=frame, dropped=sorted(dropped))
 
 
-def score(export: DirtyExport, clean: pd.DataFrame, rejected: pd.DataFrame, counts: dict[str, int], genuine_clean: pd.DataFrame) -> dict:
+def score(
+    export: DirtyExport,
+    clean: pd.DataFrame,
+    rejected: pd.DataFrame,
+    counts: dict[str, int],
+    genuine_clean: pd.DataFrame,
+) -> dict:
     """The goals measured on one validation of the export (clean and rejected rows, counts)."""
     truth = export.truth
     genuine = genuine_clean.set_index("timestamp")
     kept = clean.set_index("timestamp")
     common = kept.index.intersection(genuine.index)
     columns = [c for c in CANONICAL if c != "timestamp"]
-    differs = ~(kept.loc[common, columns].reset_index(drop=True) == genuine.loc[common, columns].reset_index(drop=True)).all(axis=1)
+    differs = ~(
+        kept.loc[common, columns].reset_index(drop=True) == genuine.loc[common, columns].reset_index(drop=True)
+    ).all(axis=1)
     not_genuine = len(kept.index.difference(genuine.index))
     formatting_only = truth[(truth["role"] == "row") & (truth["formatting"] != "") & (truth["value_fault"] == "")]
-    formatting_only = formatting_only[formatting_only["timestamp"].isin(genuine.index)]  # the genuine file's own rejects aside
+    formatting_only = formatting_only[
+        formatting_only["timestamp"].isin(genuine.index)
+    ]  # the genuine file's own rejects aside
     rejected_lines = set(rejected["source_line"])
     return {
         "raw_rows": counts["raw_rows"],
         "data_lines": len(truth),
-        "counts_add_up": counts["clean_rows"] + counts["rejected_rows"] + counts["exact_duplicates_dropped"] == counts["raw_rows"] == len(truth),
+        "counts_add_up": counts["clean_rows"] + counts["rejected_rows"] + counts["exact_duplicates_dropped"]
+        == counts["raw_rows"]
+        == len(truth),
         "corrupted_kept_as_clean": int(differs.sum()) + not_genuine,
         "value_faults": int((truth["value_fault"] != "").sum()),
         "value_faults_rejected": int(truth.loc[truth["value_fault"] != "", "line"].isin(rejected_lines).sum()),
         "formatting_only_rows": len(formatting_only),
         "formatting_only_clean": int(formatting_only["timestamp"].isin(kept.index).sum()),
-        "formatting_only_clean_share": float(formatting_only["timestamp"].isin(kept.index).mean()) if len(formatting_only) else 1.0,
+        "formatting_only_clean_share": float(formatting_only["timestamp"].isin(kept.index).mean())
+        if len(formatting_only)
+        else 1.0,
         "missing_intervals": len(export.dropped),
         "exact_duplicates_written": int((truth["role"] == "exact_duplicate").sum()),
         "clash_copies_written": int((truth["role"] == "clash_copy").sum()),
@@ -214,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     export = generate(args.out_dir, args.seed)
-    print(f"{export.path}: {len(export.truth)} data lines, {len(export.dropped)} intervals left out; truth in {args.out_dir / 'truth.parquet'}")
+    print(
+        f"{export.path}: {len(export.truth)} data lines, {len(export.dropped)} intervals left out; truth in "
+        f"{args.out_dir / 'truth.parquet'}"
+    )
     return 0
 
 

@@ -11,8 +11,15 @@ from energy_assets.settings import ESTIMATOR_MODEL_NAME, EXPERIMENT_NAME, FORECA
 
 from .conftest import BUNDLED_CSV, isolated_home
 
-DOWNSTREAM = ("features", "train_readings", "holdout_readings", "usage_estimator", "day_ahead_forecaster",
-              "usage_estimator_champion", "day_ahead_forecaster_champion")
+DOWNSTREAM = (
+    "features",
+    "train_readings",
+    "holdout_readings",
+    "usage_estimator",
+    "day_ahead_forecaster",
+    "usage_estimator_champion",
+    "day_ahead_forecaster_champion",
+)
 
 
 def test_a_gap_past_the_limit_fails_continuity_and_blocks_every_model(tmp_path):
@@ -37,20 +44,31 @@ def test_a_gap_past_the_limit_fails_continuity_and_blocks_every_model(tmp_path):
 
 
 def test_a_worse_candidate_is_registered_but_the_champion_is_kept(pipeline_result, mlflow_client):
-    before = {name: mlflow_client.get_model_version_by_alias(name, "champion") for name in (ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME)}
-    worse = {"ops": {
-        "usage_estimator": {"config": {"max_iter": 3, "cv_folds": 0}},
-        "day_ahead_forecaster": {"config": {"max_iter": 3}},
-    }}
+    before = {
+        name: mlflow_client.get_model_version_by_alias(name, "champion")
+        for name in (ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME)
+    }
+    worse = {
+        "ops": {
+            "usage_estimator": {"config": {"max_iter": 3, "cv_folds": 0}},
+            "day_ahead_forecaster": {"config": {"max_iter": 3}},
+        }
+    }
     result = run_pipeline(BUNDLED_CSV, job_name="retrain_models", run_config=worse)
     assert not result.success and result.only_gates_failed and result.ok
     assert result.running_mlflow_runs == []
     for name, champion in before.items():
         assert mlflow_client.get_model_version_by_alias(name, "champion").version == champion.version
-        (candidate,) = [v for v in mlflow_client.search_model_versions(f"name = '{name}'") if v.tags.get(lineage.TAG_DAGSTER_RUN) == result.run_id]
+        (candidate,) = [
+            v
+            for v in mlflow_client.search_model_versions(f"name = '{name}'")
+            if v.tags.get(lineage.TAG_DAGSTER_RUN) == result.run_id
+        ]
         assert candidate.tags[lineage.TAG_GATE_DECISION] == "kept"
         assert candidate.tags[lineage.TAG_GATE_REFERENCE] == f"champion v{champion.version}"
-        assert float(candidate.tags[lineage.TAG_GATE_REFERENCE_RMSE]) == pytest.approx(float(champion.tags[lineage.TAG_HOLDOUT_RMSE]), abs=1e-6)
+        assert float(candidate.tags[lineage.TAG_GATE_REFERENCE_RMSE]) == pytest.approx(
+            float(champion.tags[lineage.TAG_HOLDOUT_RMSE]), abs=1e-6
+        )
         assert float(candidate.tags[lineage.TAG_HOLDOUT_RMSE]) > float(champion.tags[lineage.TAG_HOLDOUT_RMSE])
 
 

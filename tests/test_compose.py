@@ -184,14 +184,23 @@ def test_settings_turn_the_compose_environment_into_the_expected_backends(compos
     """The containers' entrypoint writes dagster.yaml through energy_assets.settings: run it on the compose env."""
     env = {**os.environ, **compose["x-energy-env"], "ENERGY_HOME": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "energy_assets.settings", "dagster-home"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "energy_assets.settings", "dagster-home"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     written = yaml.safe_load(Path(done.stdout.strip()).read_text())
     server = env["ENERGY_POSTGRES_URL"].split("://", 1)[1]
-    assert written["storage"] == {"postgres": {"postgres_url": f"postgresql+psycopg2://{server}/{env['ENERGY_DAGSTER_DB']}"}}
+    assert written["storage"] == {
+        "postgres": {"postgres_url": f"postgresql+psycopg2://{server}/{env['ENERGY_DAGSTER_DB']}"}
+    }
     assert written["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    shown = subprocess.run([sys.executable, "-m", "energy_assets.settings"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [sys.executable, "-m", "energy_assets.settings"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert _env_example()["POSTGRES_PASSWORD"] not in shown.stdout, "the settings summary must mask the password"
     assert "http://mlflow:5000" in shown.stdout
 
@@ -227,7 +236,9 @@ def test_ports_in_commands_match_published_ports_and_healthchecks(compose):
         port = _option(command, "-p", "--port")
         if port is None:
             continue
-        assert int(port) in _container_ports(service), f"service {name} listens on {port} but does not publish or expose it"
+        assert int(port) in _container_ports(service), (
+            f"service {name} listens on {port} but does not publish or expose it"
+        )
         assert _healthcheck_ports(service) == {int(port)}, f"service {name}'s healthcheck probes another port"
 
 
@@ -242,7 +253,9 @@ def test_dagster_workspace_points_at_the_code_server(compose):
 
 
 def test_published_ports_are_the_ones_make_verify_checks(compose):
-    published = {name: {int(str(p).split(":")[-2]) for p in s.get("ports", [])} for name, s in compose["services"].items()}
+    published = {
+        name: {int(str(p).split(":")[-2]) for p in s.get("ports", [])} for name, s in compose["services"].items()
+    }
     assert published["dagster-webserver"] == {3000}
     assert published["mlflow"] == {5000}
     assert published["prefect-server"] == {4200}
@@ -294,7 +307,9 @@ def test_images_install_exactly_the_lock():
     syncs = {name: " ".join(lines) for name, lines in stages.items() if any("uv sync" in line for line in lines)}
     assert syncs, "no stage installs from uv.lock"
     for name, text in syncs.items():
-        assert "--frozen" in text and "--no-dev" in text, f"stage {name} does not install the frozen lock without dev tools"
+        assert "--frozen" in text and "--no-dev" in text, (
+            f"stage {name} does not install the frozen lock without dev tools"
+        )
     assert "--extra platform" not in syncs["api-deps"]
     assert "--extra platform" in syncs["platform-deps"]
     assert "COPY --from=api-deps" in "\n".join(stages["api"])
@@ -333,8 +348,15 @@ def test_entrypoint_writes_dagster_home_through_settings():
 def test_extra_instance_sections_are_merged_into_the_generated_dagster_yaml(compose, tmp_path):
     """Scaling out (docs/deployment.md) adds dagster.yaml sections through ENERGY_DAGSTER_INSTANCE_EXTRA."""
     extra = tmp_path / "instance-extra.yaml"
-    extra.write_text("run_launcher:\n  module: dagster_k8s\n  class: K8sRunLauncher\n  config: {job_namespace: energy}\n")
-    env = {**os.environ, **compose["x-energy-env"], "ENERGY_HOME": str(tmp_path), "ENERGY_DAGSTER_INSTANCE_EXTRA": str(extra)}
+    extra.write_text(
+        "run_launcher:\n  module: dagster_k8s\n  class: K8sRunLauncher\n  config: {job_namespace: energy}\n"
+    )
+    env = {
+        **os.environ,
+        **compose["x-energy-env"],
+        "ENERGY_HOME": str(tmp_path),
+        "ENERGY_DAGSTER_INSTANCE_EXTRA": str(extra),
+    }
     command = [sys.executable, "-m", "energy_assets.settings", "dagster-home"]
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -364,13 +386,19 @@ from energy_assets.training import models
 print(type(api.app.create_app()).__name__)
 """
     env = {**os.environ, "ENERGY_HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "FastAPI"
 
 
 def test_everything_the_dockerfile_copies_exists_and_enters_the_build_context():
-    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    ignored = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for line in DOCKERFILE.read_text().splitlines():
         if line.startswith("COPY ") and "--from=" not in line:
             *sources, _ = line.split()[1:]
@@ -402,7 +430,11 @@ def _merged_services(compose: dict, offset: int, tmp_path: Path) -> dict:
 
 
 def _words(service: dict) -> list[str]:
-    return [*map(str, service.get("command") or []), *map(str, service["healthcheck"]["test"]), *map(str, service["environment"].values())]
+    return [
+        *map(str, service.get("command") or []),
+        *map(str, service["healthcheck"]["test"]),
+        *map(str, service["environment"].values()),
+    ]
 
 
 def test_the_override_puts_every_service_on_loopback_at_offset_ports(compose, tmp_path):
@@ -430,7 +462,9 @@ def test_the_override_puts_every_service_on_loopback_at_offset_ports(compose, tm
         original, rewritten = service.get("command") or [], merged[name].get("command") or []
         if name != "postgres":
             assert len(original) == len(rewritten)
-            assert [w for w in original if not re.search(r"\d{4}|0\.0\.0\.0", str(w))] == [w for w in rewritten if not re.search(r"\d{4}|127\.0\.0\.1", str(w))]
+            assert [w for w in original if not re.search(r"\d{4}|0\.0\.0\.0", str(w))] == [
+                w for w in rewritten if not re.search(r"\d{4}|127\.0\.0\.1", str(w))
+            ]
 
 
 def test_the_override_mounts_a_workspace_with_the_code_server_s_port(compose, tmp_path):
@@ -439,9 +473,26 @@ def test_the_override_mounts_a_workspace_with_the_code_server_s_port(compose, tm
     document = compose_stack.override(compose, 20000, str(tmp_path / "workspace.yaml"))
     mounts = {name: s.get("volumes") for name, s in document["services"].items() if s.get("volumes")}
     assert set(mounts) == {"dagster-webserver", "dagster-daemon"}
-    assert all(m == [{"type": "bind", "source": str(tmp_path / "workspace.yaml"), "target": "/app/docker/workspace.yaml", "read_only": True}] for m in mounts.values())
-    workspace = compose_stack.workspace_for(compose_stack.port_map(20000), yaml.safe_load((ROOT / "docker" / "workspace.yaml").read_text()))
-    assert workspace["load_from"][0]["grpc_server"] == {"host": "dagster-code", "port": 24000, "location_name": "energy_assets"}
+    assert all(
+        m
+        == [
+            {
+                "type": "bind",
+                "source": str(tmp_path / "workspace.yaml"),
+                "target": "/app/docker/workspace.yaml",
+                "read_only": True,
+            }
+        ]
+        for m in mounts.values()
+    )
+    workspace = compose_stack.workspace_for(
+        compose_stack.port_map(20000), yaml.safe_load((ROOT / "docker" / "workspace.yaml").read_text())
+    )
+    assert workspace["load_from"][0]["grpc_server"] == {
+        "host": "dagster-code",
+        "port": 24000,
+        "location_name": "energy_assets",
+    }
     assert "ports: !reset []" in compose_stack.override_yaml(document)
 
 
@@ -459,7 +510,9 @@ def test_docker_compose_accepts_the_override(tmp_path):
     ctx = compose_stack.Context(logs=tmp_path, offset=21000)
     compose_stack.step_tools(ctx)
     compose_stack.write_project_files(ctx)
-    done = subprocess.run(ctx.compose("config", "--format", "json"), capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(
+        ctx.compose("config", "--format", "json"), capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert done.returncode == 0, done.stderr
     services = json.loads(done.stdout)["services"]
     for name, service in services.items():
@@ -497,4 +550,6 @@ def test_the_images_carry_the_tariff_files_the_copilot_reads():
     stages = DOCKERFILE.read_text().split("\nFROM ")
     for target in ("api", "platform"):
         stage = next(s for s in stages if s.split("\n", 1)[0].endswith(f" AS {target}"))
-        assert f"COPY {TARIFF_DIR.relative_to(ROOT)} " in stage, f"the {target} image has no {TARIFF_DIR.relative_to(ROOT)}"
+        assert f"COPY {TARIFF_DIR.relative_to(ROOT)} " in stage, (
+            f"the {target} image has no {TARIFF_DIR.relative_to(ROOT)}"
+        )

@@ -30,7 +30,9 @@ def test_every_gap_is_listed_with_its_length():
         (JANUARY[99], JANUARY[101], 1),
         (JANUARY[499], JANUARY[508], 8),
     ]
-    assert months.to_dict("records") == [{"month": "2018-01", "expected": 2976, "found": 2967, "missing": 9, "missing_share": 9 / 2976}]
+    assert months.to_dict("records") == [
+        {"month": "2018-01", "expected": 2976, "found": 2967, "missing": 9, "missing_share": 9 / 2976}
+    ]
 
 
 @pytest.mark.parametrize(("missing", "fails"), [(LIMIT_MISSING, False), (LIMIT_MISSING + 1, True)])
@@ -114,4 +116,7 @@ def test_a_forecast_works_over_gaps_within_the_limits_and_says_how_many(history,
     else:
         prepared = forecast_input(gappy, FORECAST_DAY.date())
         assert prepared.history_missing_intervals == missing
-        assert len(prepared.frame) == len(gappy[(gappy["_day"] >= FORECAST_DAY - pd.Timedelta(days=42)) & (gappy["_day"] < FORECAST_DAY)]) + 96
+        assert (
+            len(prepared.frame)
+            == len(gappy[(gappy["_day"] >= FORECAST_DAY - pd.Timedelta(days=42)) & (gappy["_day"] < FORECAST_DAY)]) + 96
+        )

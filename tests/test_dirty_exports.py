@@ -33,7 +33,7 @@ def _rows(raw: pd.DataFrame, n: int = 96) -> pd.DataFrame:
 
 
 def _reason(result, line: int) -> str:
-    return dict(zip(result.rejected["source_line"], result.rejected["reason"]))[line]
+    return dict(zip(result.rejected["source_line"], result.rejected["reason"], strict=True))[line]
 
 
 # --- formatting: normalized, counted, clean -------------------------------------------------------
@@ -110,7 +110,9 @@ def test_gross_outliers_inside_the_ranges_break_the_power_triangle(raw):
     busy = original[original["lagging_reactive_power_kvarh"].astype(float) > 20].index[0]
     small_q = original[original["lagging_reactive_power_kvarh"].astype(float).between(1, 9)].index[0]
     rows.loc[rows["source_line"] == busy, "usage_kwh"] = "373.0"
-    rows.loc[rows["source_line"] == small_q, "lagging_reactive_power_kvarh"] = "39" + original.loc[small_q, "lagging_reactive_power_kvarh"]
+    rows.loc[rows["source_line"] == small_q, "lagging_reactive_power_kvarh"] = (
+        "39" + original.loc[small_q, "lagging_reactive_power_kvarh"]
+    )
     result = validate(rows)
     assert set(result.rejected["source_line"]) == {busy, small_q}
     usage_reason = _reason(result, busy)
@@ -119,10 +121,14 @@ def test_gross_outliers_inside_the_ranges_break_the_power_triangle(raw):
     implied = float(usage_reason.split("(or usage_kwh=")[1].split(")")[0])
     assert implied == pytest.approx(float(original.loc[busy, "usage_kwh"]), abs=0.1)
     assert "inconsistent co2" in usage_reason
-    assert f"lagging_reactive_power_kvarh=39{original.loc[small_q, 'lagging_reactive_power_kvarh']}" in _reason(result, small_q)
+    assert f"lagging_reactive_power_kvarh=39{original.loc[small_q, 'lagging_reactive_power_kvarh']}" in _reason(
+        result, small_q
+    )
 
 
-@pytest.mark.parametrize(("column", "text"), [("leading_power_factor", "80"), ("co2_tco2", "0.09"), ("leading_reactive_power_kvarh", "12.5")])
+@pytest.mark.parametrize(
+    ("column", "text"), [("leading_power_factor", "80"), ("co2_tco2", "0.09"), ("leading_reactive_power_kvarh", "12.5")]
+)
 def test_a_power_factor_reactive_energy_or_co2_figure_that_is_not_the_meter_s_is_rejected(raw, column, text):
     rows = _rows(raw, 10)  # leading side: no reactive energy, power factor 100
     rows.loc[4, column] = text
@@ -169,31 +175,43 @@ def test_a_seeded_dirty_export_meets_the_goals(tmp_path, genuine):
 # --- source maps ------------------------------------------------------------------------------------
 
 RESHAPED_HEADERS = {
-    "timestamp": "Zeit", "usage_kwh": "Wirkenergie_Wh", "lagging_reactive_power_kvarh": "Blind_induktiv_varh",
-    "leading_reactive_power_kvarh": "Blind_kapazitiv_varh", "co2_tco2": "CO2_t", "lagging_power_factor": "cos_phi_ind",
-    "leading_power_factor": "cos_phi_kap", "nsm": "Sekunden", "week_status": "Wochenstatus", "day_of_week": "Wochentag",
+    "timestamp": "Zeit",
+    "usage_kwh": "Wirkenergie_Wh",
+    "lagging_reactive_power_kvarh": "Blind_induktiv_varh",
+    "leading_reactive_power_kvarh": "Blind_kapazitiv_varh",
+    "co2_tco2": "CO2_t",
+    "lagging_power_factor": "cos_phi_ind",
+    "leading_power_factor": "cos_phi_kap",
+    "nsm": "Sekunden",
+    "week_status": "Wochenstatus",
+    "day_of_week": "Wochentag",
     "load_type": "Lastklasse",
 }
 
 
 def _reshaped(tmp_path: Path, genuine: pd.DataFrame) -> tuple[Path, Path]:
     """The genuine readings written as another plant system would: ISO dates in UTC, Wh, pf 0-1, decimal commas."""
-    frame = pd.DataFrame({
-        "Zeit": (genuine["timestamp"] - pd.Timedelta(hours=9)).dt.strftime("%Y-%m-%dT%H:%M"),
-        "Wirkenergie_Wh": (genuine["usage_kwh"] * 1000).round().astype(int).astype(str),
-        "Blind_induktiv_varh": (genuine["lagging_reactive_power_kvarh"] * 1000).round().astype(int).astype(str),
-        "Blind_kapazitiv_varh": (genuine["leading_reactive_power_kvarh"] * 1000).round().astype(int).astype(str),
-        "CO2_t": genuine["co2_tco2"].map(lambda v: f"{v:.2f}".replace(".", ",")),
-        "cos_phi_ind": (genuine["lagging_power_factor"] / 100).map(lambda v: f"{v:.4f}".replace(".", ",")),
-        "cos_phi_kap": (genuine["leading_power_factor"] / 100).map(lambda v: f"{v:.4f}".replace(".", ",")),
-        "Sekunden": genuine["nsm"].astype(str),
-        "Wochenstatus": genuine["week_status"], "Wochentag": genuine["day_of_week"], "Lastklasse": genuine["load_type"],
-    })
+    frame = pd.DataFrame(
+        {
+            "Zeit": (genuine["timestamp"] - pd.Timedelta(hours=9)).dt.strftime("%Y-%m-%dT%H:%M"),
+            "Wirkenergie_Wh": (genuine["usage_kwh"] * 1000).round().astype(int).astype(str),
+            "Blind_induktiv_varh": (genuine["lagging_reactive_power_kvarh"] * 1000).round().astype(int).astype(str),
+            "Blind_kapazitiv_varh": (genuine["leading_reactive_power_kvarh"] * 1000).round().astype(int).astype(str),
+            "CO2_t": genuine["co2_tco2"].map(lambda v: f"{v:.2f}".replace(".", ",")),
+            "cos_phi_ind": (genuine["lagging_power_factor"] / 100).map(lambda v: f"{v:.4f}".replace(".", ",")),
+            "cos_phi_kap": (genuine["leading_power_factor"] / 100).map(lambda v: f"{v:.4f}".replace(".", ",")),
+            "Sekunden": genuine["nsm"].astype(str),
+            "Wochenstatus": genuine["week_status"],
+            "Wochentag": genuine["day_of_week"],
+            "Lastklasse": genuine["load_type"],
+        }
+    )
     export = tmp_path / "anlage.csv"
     frame.to_csv(export, sep=";", index=False)
     source_map = tmp_path / "anlage.yaml"
     source_map.write_text(
-        "columns:\n" + "".join(f"  {header}: {name}\n" for name, header in RESHAPED_HEADERS.items())
+        "columns:\n"
+        + "".join(f"  {header}: {name}\n" for name, header in RESHAPED_HEADERS.items())
         + "date_formats: ['%Y-%m-%dT%H:%M']\nmidnight: next_day\ndecimal: ','\ndelimiter: ';'\ntimezone: UTC\n"
         + "units:\n  usage_kwh: Wh\n  lagging_reactive_power_kvarh: varh\n  leading_reactive_power_kvarh: varh\n"
         + "  lagging_power_factor: fraction\n  leading_power_factor: fraction\n"
@@ -208,7 +226,9 @@ def test_a_reshaped_export_with_a_source_map_gives_the_same_clean_readings(tmp_p
     assert result.rejected.empty, result.rejected["reason"].head().tolist()
     pd.testing.assert_frame_equal(result.clean, genuine, check_exact=False, rtol=1e-12, atol=1e-9)
     # The rounding tolerance follows the export's own resolution (10 Wh, 0.0001 of a power factor).
-    assert result.tolerances["usage_kwh"] == pytest.approx(0.005) and result.tolerances["lagging_power_factor"] == pytest.approx(0.005)
+    assert result.tolerances["usage_kwh"] == pytest.approx(0.005) and result.tolerances[
+        "lagging_power_factor"
+    ] == pytest.approx(0.005)
 
 
 def test_a_reshaped_export_without_its_map_names_the_columns_and_the_config_key(tmp_path, genuine):

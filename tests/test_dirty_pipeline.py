@@ -34,7 +34,8 @@ def _holdout_rmse(model_uri: str, genuine: pd.DataFrame) -> float:
 
 def test_a_dirty_export_trains_gated_champions_and_keeps_nothing_corrupted(tmp_path, pipeline_result):
     genuine = pd.concat(
-        [pd.read_parquet(p) for p in sorted((get_settings().asset_dir / "clean_readings").glob("*.parquet"))], ignore_index=True
+        [pd.read_parquet(p) for p in sorted((get_settings().asset_dir / "clean_readings").glob("*.parquet"))],
+        ignore_index=True,
     )
     clean_uri = f"models:/{FORECASTER_MODEL_NAME}@champion"
     clean_rmse = _holdout_rmse(clean_uri, genuine)
@@ -48,7 +49,9 @@ def test_a_dirty_export_trains_gated_champions_and_keeps_nothing_corrupted(tmp_p
         assert set(run.champions) == {ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME}
         assert not run.checks["check_gaps"] and run.checks["check_continuity"]  # gaps listed, not fatal
         assets = current.asset_dir
-        clean = pd.concat([pd.read_parquet(p) for p in sorted((assets / "clean_readings").glob("*.parquet"))], ignore_index=True)
+        clean = pd.concat(
+            [pd.read_parquet(p) for p in sorted((assets / "clean_readings").glob("*.parquet"))], ignore_index=True
+        )
         rejected = pd.read_parquet(assets / "rejected_readings.parquet")
         goals = score(export, clean, rejected, run.counts, genuine)
         dirty_rmse = _holdout_rmse(clean_uri, genuine)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +89,7 @@ def test_predictions_of_a_day_ignore_its_own_and_later_usage(readings):
     np.testing.assert_array_equal(with_actuals, blanked)
     # The contract's forecast frame: history plus only the day itself, usage unknown.
     history_and_day = _with_usage_blanked(readings[_day(readings) <= FORECAST_DAY], FORECAST_DAY)
-    np.testing.assert_array_equal(model.predict(history_and_day)[-schema.INTERVALS_PER_DAY:], with_actuals)
+    np.testing.assert_array_equal(model.predict(history_and_day)[-schema.INTERVALS_PER_DAY :], with_actuals)
     # The bands are made from the same features: they ignore the day's usage too.
     bands_with_actuals = predict_quantiles(model, readings)[np.asarray(on_day)].to_numpy()
     bands_blanked = predict_quantiles(model, history_and_day).tail(schema.INTERVALS_PER_DAY).to_numpy()

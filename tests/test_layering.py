@@ -46,7 +46,9 @@ def imported_modules(source: str, module: str) -> set[str]:
 def violations(source: str, module: str, layer: str) -> list[str]:
     forbidden = FORBIDDEN[layer]
     return sorted(
-        name for name in imported_modules(source, module) if any(name == f or name.startswith(f + ".") for f in forbidden)
+        name
+        for name in imported_modules(source, module)
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
     )
 
 
@@ -80,17 +82,34 @@ def test_the_layers_hold_the_modules_they_should():
 def test_no_upward_import(path: Path):
     layer = layer_of(path)
     found = violations(path.read_text(encoding="utf-8"), module_name(path), layer)
-    assert not found, f"{path.relative_to(PROJECT_ROOT)} ({layer}) imports {found}: imports must point flows -> defs -> domain"
+    assert not found, (
+        f"{path.relative_to(PROJECT_ROOT)} ({layer}) imports {found}: imports must point flows -> defs -> domain"
+    )
 
 
 @pytest.mark.parametrize(
     ("source", "module", "layer", "expected"),
     [
-        ("from energy_assets.flows import drift", "energy_assets.monitoring.x", "domain", ["energy_assets.flows", "energy_assets.flows.drift"]),
+        (
+            "from energy_assets.flows import drift",
+            "energy_assets.monitoring.x",
+            "domain",
+            ["energy_assets.flows", "energy_assets.flows.drift"],
+        ),
         ("from energy_assets import defs", "energy_assets.training.x", "domain", ["energy_assets.defs"]),
         ("def f():\n    import dagster as dg", "energy_assets.gating.x", "domain", ["dagster"]),
-        ("from ..flows.tasks import publish", "energy_assets.defs.jobs", "defs", ["energy_assets.flows.tasks", "energy_assets.flows.tasks.publish"]),
-        ("from energy_assets.defs.flow_jobs import x\nfrom energy_assets.flows import tasks", "energy_assets.defs.jobs", "defs", ["energy_assets.flows", "energy_assets.flows.tasks"]),
+        (
+            "from ..flows.tasks import publish",
+            "energy_assets.defs.jobs",
+            "defs",
+            ["energy_assets.flows.tasks", "energy_assets.flows.tasks.publish"],
+        ),
+        (
+            "from energy_assets.defs.flow_jobs import x\nfrom energy_assets.flows import tasks",
+            "energy_assets.defs.jobs",
+            "defs",
+            ["energy_assets.flows", "energy_assets.flows.tasks"],
+        ),
         ("from energy_assets.monitoring import drift\nimport pandas", "energy_assets.defs.assets.m", "defs", []),
         ("import api.app", "energy_assets.schema", "domain", ["api.app"]),
     ],

@@ -21,20 +21,33 @@ HOLDOUT_INTERVALS = 92 * 96  # Oct 1 - Dec 31
 
 
 def _dvc_md5() -> str:
-    return yaml.safe_load((PROJECT_ROOT / "data" / "raw" / "steel_industry_energy.csv.dvc").read_text())["outs"][0]["md5"]
+    return yaml.safe_load((PROJECT_ROOT / "data" / "raw" / "steel_industry_energy.csv.dvc").read_text())["outs"][0][
+        "md5"
+    ]
 
 
 def _versions_of_run(client, name: str, run_id: str):
-    return [v for v in client.search_model_versions(f"name = '{name}'") if v.tags.get(lineage.TAG_DAGSTER_RUN) == run_id]
+    return [
+        v for v in client.search_model_versions(f"name = '{name}'") if v.tags.get(lineage.TAG_DAGSTER_RUN) == run_id
+    ]
 
 
 def test_every_check_ran_and_passed(pipeline_result):
     assert pipeline_result.success
     expected = {
-        "check_schema", "check_no_nulls", "check_ranges", "check_continuity", "check_gaps", "check_unique_timestamps",
-        "check_category_domains", "check_day_of_week_consistent", "check_rejected_share",
-        "check_usage_estimator_beats_champion", "check_day_ahead_forecaster_beats_champion",
-        "check_bill_components_add_up", "check_bill_every_interval_priced",
+        "check_schema",
+        "check_no_nulls",
+        "check_ranges",
+        "check_continuity",
+        "check_gaps",
+        "check_unique_timestamps",
+        "check_category_domains",
+        "check_day_of_week_consistent",
+        "check_rejected_share",
+        "check_usage_estimator_beats_champion",
+        "check_day_ahead_forecaster_beats_champion",
+        "check_bill_components_add_up",
+        "check_bill_every_interval_priced",
     }
     assert set(pipeline_result.checks) == expected
     # check_gaps warns about the two stretches of 2018-01-02 whose co2 figure the file lacks (docs/data.md).
@@ -97,12 +110,23 @@ def test_backtest_and_plots_are_logged_and_reproduced_by_the_registered_model(pi
         files = {a.path for a in mlflow_client.list_artifacts(version.run_id)} | {
             a.path for a in mlflow_client.list_artifacts(version.run_id, "plots")
         }
-        assert {"backtest.parquet", "plots/predicted_vs_actual.png", "plots/residuals_over_time.png", "plots/feature_importance.png"} <= files
-        backtest = pd.read_parquet(mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path="backtest.parquet", dst_path=str(tmp_path / asset)))
+        assert {
+            "backtest.parquet",
+            "plots/predicted_vs_actual.png",
+            "plots/residuals_over_time.png",
+            "plots/feature_importance.png",
+        } <= files
+        backtest = pd.read_parquet(
+            mlflow.artifacts.download_artifacts(
+                run_id=version.run_id, artifact_path="backtest.parquet", dst_path=str(tmp_path / asset)
+            )
+        )
         bands = list(QUANTILE_COLUMNS) if name == FORECASTER_MODEL_NAME else []  # the forecaster's calibrated bands
         assert list(backtest.columns) == ["timestamp", "actual", "predicted", *bands]
         assert len(backtest) == HOLDOUT_INTERVALS and backtest["predicted"].notna().all()
-        metadata = dg.DagsterInstance.get().get_latest_materialization_event(dg.AssetKey(asset)).asset_materialization.metadata
+        metadata = (
+            dg.DagsterInstance.get().get_latest_materialization_event(dg.AssetKey(asset)).asset_materialization.metadata
+        )
         assert metadata["predicted_vs_actual"].value.startswith("![predicted_vs_actual.png](data:image/png;base64,")
     # The registered estimator reproduces its own backtest from canonical readings: no train/serve skew.
     (version,) = _versions_of_run(mlflow_client, ESTIMATOR_MODEL_NAME, pipeline_result.run_id)
@@ -118,5 +142,10 @@ def test_no_mlflow_run_is_left_running(pipeline_result, mlflow_client):
     runs = mlflow_client.search_runs([experiment.experiment_id])
     assert runs, "the pipeline logged no MLflow run"
     assert [r.info.run_id for r in runs if r.info.status == "RUNNING"] == []
-    parents = [r for r in runs if r.data.tags.get(lineage.TAG_DAGSTER_RUN) == pipeline_result.run_id and "mlflow.parentRunId" not in r.data.tags]
+    parents = [
+        r
+        for r in runs
+        if r.data.tags.get(lineage.TAG_DAGSTER_RUN) == pipeline_result.run_id
+        and "mlflow.parentRunId" not in r.data.tags
+    ]
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"

@@ -30,7 +30,10 @@ def _variant(tmp_path: Path, name: str, *, bom: bool, crlf: bool, dash: bool, un
 def test_bundled_file_is_the_genuine_uci_export():
     import hashlib
 
-    assert hashlib.sha256(BUNDLED_CSV.read_bytes()).hexdigest() == "9b1cee6f9cb9cd9df2b95814ca90a9a2ff15b7f5f1fba0fae3c643e82072eacc"
+    assert (
+        hashlib.sha256(BUNDLED_CSV.read_bytes()).hexdigest()
+        == "9b1cee6f9cb9cd9df2b95814ca90a9a2ff15b7f5f1fba0fae3c643e82072eacc"
+    )
 
 
 def test_data_version_is_the_dvc_md5():
@@ -43,12 +46,22 @@ def test_data_version_is_the_dvc_md5():
 
 
 @pytest.mark.parametrize(
-    "bom,crlf,dash,underscore",
-    [(True, True, False, False), (False, False, False, False), (False, True, True, False), (True, False, False, True), (False, False, True, True)],
+    ("bom", "crlf", "dash", "underscore"),
+    [
+        (True, True, False, False),
+        (False, False, False, False),
+        (False, True, True, False),
+        (True, False, False, True),
+        (False, False, True, True),
+    ],
 )
 def test_known_variants_read_to_the_same_clean_readings(tmp_path, bom, crlf, dash, underscore):
-    original = validate(read_raw(_variant(tmp_path, "a.csv", bom=True, crlf=True, dash=False, underscore=False))[0]).clean
-    variant = validate(read_raw(_variant(tmp_path, "b.csv", bom=bom, crlf=crlf, dash=dash, underscore=underscore))[0]).clean
+    original = validate(
+        read_raw(_variant(tmp_path, "a.csv", bom=True, crlf=True, dash=False, underscore=False))[0]
+    ).clean
+    variant = validate(
+        read_raw(_variant(tmp_path, "b.csv", bom=bom, crlf=crlf, dash=dash, underscore=underscore))[0]
+    ).clean
     assert len(original) == HEAD_ROWS
     pd.testing.assert_frame_equal(original, variant)
     assert list(variant.columns) == list(schema.COLUMNS)

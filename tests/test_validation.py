@@ -17,7 +17,12 @@ def raw() -> pd.DataFrame:
 
 def test_bundled_data_is_clean_but_for_the_co2_outage_of_january_2nd(raw):
     result = validate(raw)
-    assert result.counts == {"raw_rows": 35040, "clean_rows": 35040 - 47, "rejected_rows": 47, "exact_duplicates_dropped": 0}
+    assert result.counts == {
+        "raw_rows": 35040,
+        "clean_rows": 35040 - 47,
+        "rejected_rows": 47,
+        "exact_duplicates_dropped": 0,
+    }
     # The file's own faults (docs/data.md): co2_tco2 written 0 while the plant used 19-147 kWh.
     assert result.reason_counts() == {"inconsistent co2": 47}
     assert set(result.rejected["timestamp"].str[:10]) == {"02/01/2018"} and set(result.rejected["co2_tco2"]) == {"0"}
@@ -55,7 +60,7 @@ def _corrupt(raw: pd.DataFrame) -> pd.DataFrame:
 
 def test_malformed_rows_are_rejected_with_their_reasons(raw):
     result = validate(_corrupt(raw))
-    reasons = dict(zip(result.rejected["source_line"], result.rejected["reason"]))
+    reasons = dict(zip(result.rejected["source_line"], result.rejected["reason"], strict=True))
     expected = {
         3: "unparsable value: 'usage_kwh'='abc'",
         4: "out of range: 'lagging_power_factor'=130 outside [0, 100]",
@@ -81,7 +86,11 @@ def test_counts_add_up_and_nothing_is_lost(raw):
     result = validate(corrupted)
     counts = result.counts
     assert counts["exact_duplicates_dropped"] == 1
-    assert counts["clean_rows"] + counts["rejected_rows"] + counts["exact_duplicates_dropped"] == counts["raw_rows"] == len(corrupted)
+    assert (
+        counts["clean_rows"] + counts["rejected_rows"] + counts["exact_duplicates_dropped"]
+        == counts["raw_rows"]
+        == len(corrupted)
+    )
     kept_lines = set(result.rejected["source_line"]) | set(range(2, 22))
     assert kept_lines >= set(corrupted["source_line"])
     assert result.reason_counts()["duplicate timestamp with different values"] == 1

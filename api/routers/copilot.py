@@ -8,6 +8,7 @@ tariff file is 503 saying which.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, Query
 
@@ -27,10 +28,20 @@ from api.schemas import ErrorMessage
 
 router = APIRouter(prefix="/copilot", tags=["copilot"])
 
-UNAVAILABLE = {503: {"model": ErrorMessage, "description": "No clean readings, no forecaster champion, or an unusable tariff file (the message says which)"}}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorMessage,
+        "description": "No clean readings, no forecaster champion, or an unusable tariff file (the message says which)",
+    }
+}
 
 
-@router.get("/bill", response_model=BillAnswer, summary="The bill of one month: energy by period, demand, power factor, total, CO2", responses=UNAVAILABLE)
+@router.get(
+    "/bill",
+    response_model=BillAnswer,
+    summary="The bill of one month: energy by period, demand, power factor, total, CO2",
+    responses=UNAVAILABLE,
+)
 async def bill(
     copilot: CopilotOps,
     workers: Workers,
@@ -72,7 +83,10 @@ async def optimize(request: OptimizeRequest, copilot: CopilotOps, workers: Worke
 @router.get(
     "/explain",
     response_model=ExplainAnswer,
-    summary="Why a past day's peak was what it was: forecast and band, typical day, feature contributions, period, power factor",
+    summary=(
+        "Why a past day's peak was what it was: forecast and band, typical day, feature contributions, period, "
+        "power factor"
+    ),
     responses=UNAVAILABLE,
 )
 async def explain(

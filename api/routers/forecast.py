@@ -8,15 +8,14 @@ from functools import lru_cache
 import pandas as pd
 from fastapi import APIRouter, Query
 
+from api.deps import Champions, Config, CopilotOps, History, Metrics, Workers, json_response
+from api.errors import SERVICE_UNAVAILABLE
+from api.schemas import Forecast, HistorySpan, MonthlyActualVsForecast
 from energy_assets import schema
 from energy_assets.monitoring.champions import BACKTEST_ARTIFACT, load_backtest
 from energy_assets.monitoring.performance import ErrorReferenceError
 from energy_assets.settings import FORECASTER_MODEL_NAME
 from energy_assets.training.evaluation import monthly_backtest
-
-from api.deps import Champions, Config, CopilotOps, History, Metrics, Workers, json_response
-from api.errors import SERVICE_UNAVAILABLE
-from api.schemas import Forecast, HistorySpan, MonthlyActualVsForecast
 
 router = APIRouter(tags=["predictions"])
 
@@ -33,7 +32,11 @@ async def forecast(
     workers: Workers,
     day: dt.date = Query(..., description="The day to forecast, YYYY-MM-DD", examples=["2018-11-14"]),
     cap_kw: float | None = Query(
-        None, gt=0, le=100_000, allow_inf_nan=False, description="A demand cap (kW): adds each interval's probability of exceeding it"
+        None,
+        gt=0,
+        le=100_000,
+        allow_inf_nan=False,
+        description="A demand cap (kW): adds each interval's probability of exceeding it",
     ),
 ):
     body, served = await workers.run(lambda: copilot.forecast(day, cap_kw))
@@ -48,7 +51,13 @@ async def history_span(history: History):
         return {"first_day": None, "last_day": None, "days": 0, "months": [], "next_day": None}
     first, last = days.iloc[0].date(), days.iloc[-1].date()
     months = sorted(days.dt.strftime("%Y-%m").unique().tolist())
-    return {"first_day": first, "last_day": last, "days": int(days.nunique()), "months": months, "next_day": last + dt.timedelta(days=1)}
+    return {
+        "first_day": first,
+        "last_day": last,
+        "days": int(days.nunique()),
+        "months": months,
+        "next_day": last + dt.timedelta(days=1),
+    }
 
 
 @lru_cache(maxsize=4)
@@ -75,7 +84,10 @@ async def monthly_actual_vs_forecast(champions: Champions, config: Config, histo
         try:
             backtest = _backtest(config.tracking_uri, served.run_id, f"{served.name} v{served.version}")
         except ErrorReferenceError as error:  # no backtest: the actuals alone, and why
-            backtest, source = pd.DataFrame({"timestamp": pd.to_datetime([]), "actual": [], "predicted": []}), str(error)
+            backtest, source = (
+                pd.DataFrame({"timestamp": pd.to_datetime([]), "actual": [], "predicted": []}),
+                str(error),
+            )
         return {
             "months": monthly_backtest(frame, backtest),
             "forecast_source": source,

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from typing import Any
 
 import mlflow
-
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from energy_assets.gating.champion import gate_history
-from energy_assets.monitoring import reports
-from energy_assets.settings import masked
-
 from api.config import ApiConfig
 from api.deps import Champions, Config
 from api.registry import ChampionRegistry
-from api.schemas import ErrorMessage, Monitoring, ModelsInfo, ReloadResult
+from api.schemas import ErrorMessage, ModelsInfo, Monitoring, ReloadResult
+from energy_assets.gating.champion import gate_history
+from energy_assets.monitoring import reports
+from energy_assets.settings import masked
 
 router = APIRouter(tags=["models"])
 bearer = HTTPBearer(auto_error=False, description="ENERGY_API_TOKEN of the server")
@@ -32,12 +31,18 @@ async def model_info(champions: Champions, config: Config):
 
 def _gates(champions: ChampionRegistry, config: ApiConfig) -> list[dict]:
     client = mlflow.MlflowClient(config.tracking_uri, registry_uri=config.tracking_uri)
-    found = []
+    found: list[dict[str, Any]] = []
     for name in champions.names:
         try:
             versions = gate_history(client, name)
         except Exception as error:  # registry unreachable: say so per model, keep the drift report
-            found.append({"name": name, "versions": [], "error": f"the registry at {masked(config.tracking_uri)} could not be read: {error}"})
+            found.append(
+                {
+                    "name": name,
+                    "versions": [],
+                    "error": f"the registry at {masked(config.tracking_uri)} could not be read: {error}",
+                }
+            )
             continue
         champion = next((v["version"] for v in versions if v["champion"]), None)
         found.append({"name": name, "champion_version": champion, "versions": versions})
@@ -79,9 +84,13 @@ async def monitoring(champions: Champions, config: Config):
         403: {"model": ErrorMessage, "description": "Wrong token, or reload disabled (no ENERGY_API_TOKEN)"},
     },
 )
-async def reload(champions: Champions, config: Config, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)):
+async def reload(
+    champions: Champions, config: Config, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+):
     if not config.api_token:
-        return JSONResponse({"detail": "admin reload is disabled: the server has no ENERGY_API_TOKEN configured"}, status_code=403)
+        return JSONResponse(
+            {"detail": "admin reload is disabled: the server has no ENERGY_API_TOKEN configured"}, status_code=403
+        )
     if credentials is None or credentials.scheme.lower() != "bearer":
         return JSONResponse(
             {"detail": "admin reload needs the header 'Authorization: Bearer <ENERGY_API_TOKEN>'"},

@@ -9,12 +9,19 @@ import pandas as pd
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from energy_assets import schema
-from energy_assets.settings import ESTIMATOR_MODEL_NAME
-
 from api.deps import Champions, Metrics, Workers, json_response
 from api.errors import SERVICE_UNAVAILABLE
-from api.schemas import MAX_BATCH_ROWS, BatchPrediction, BatchRequest, ErrorMessage, Prediction, Reading, batch_calendar_problems
+from api.schemas import (
+    MAX_BATCH_ROWS,
+    BatchPrediction,
+    BatchRequest,
+    ErrorMessage,
+    Prediction,
+    Reading,
+    batch_calendar_problems,
+)
+from energy_assets import schema
+from energy_assets.settings import ESTIMATOR_MODEL_NAME
 
 # The regressor was fitted on a named frame; the single-row path hands it the same columns as an
 # array, which is what it computes on anyway.
@@ -67,7 +74,11 @@ async def predict_batch(batch: BatchRequest, champions: Champions, metrics: Metr
     served = champions.require(ESTIMATOR_MODEL_NAME)
 
     def run() -> np.ndarray | list[tuple[int, str]]:
-        aware = [(i, "timestamp: give the plant's local time without a UTC offset") for i, r in enumerate(batch.readings) if r.timestamp.tzinfo]
+        aware = [
+            (i, "timestamp: give the plant's local time without a UTC offset")
+            for i, r in enumerate(batch.readings)
+            if r.timestamp.tzinfo  # type: ignore[attr-defined]  # create_model's fields, from schema.py
+        ]
         if aware:
             return aware
         frame = _readings_frame(batch.readings)
@@ -76,7 +87,12 @@ async def predict_batch(batch: BatchRequest, champions: Champions, metrics: Metr
 
     values = run() if len(batch.readings) <= INLINE_BATCH_ROWS else await workers.run(run)
     if isinstance(values, list):
-        detail = [{"loc": ["body", "readings", row, "timestamp"], "msg": f"readings.{row}: {message}", "type": "value_error"} for row, message in values[:100]]
+        detail = [
+            {"loc": ["body", "readings", row, "timestamp"], "msg": f"readings.{row}: {message}", "type": "value_error"}
+            for row, message in values[:100]
+        ]
         return JSONResponse({"detail": detail}, status_code=422)
     metrics.predictions.labels(served.name, served.version).inc(len(values))
-    return json_response({"usage_kwh": values.astype(float).tolist(), "lineage": served.lineage()}, served.lineage_headers())
+    return json_response(
+        {"usage_kwh": values.astype(float).tolist(), "lineage": served.lineage()}, served.lineage_headers()
+    )

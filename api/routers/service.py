@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from energy_assets.settings import masked
-
 from api.deps import Champions, Config, Metrics
 from api.schemas import Health, Ready
+from energy_assets.settings import masked
 
 router = APIRouter(tags=["service"])
 
@@ -24,7 +23,11 @@ async def health(champions: Champions, config: Config):
             "last_error": status.last_error,
             "last_checked": status.last_checked,
         }
-    return {"status": "ok" if champions.healthy else "degraded", "tracking_uri": masked(config.tracking_uri), "models": models}
+    return {
+        "status": "ok" if champions.healthy else "degraded",
+        "tracking_uri": masked(config.tracking_uri),
+        "models": models,
+    }
 
 
 @router.get(
@@ -39,7 +42,8 @@ async def ready(champions: Champions, config: Config):
     missing = [n for n in champions.names if champions.get(n) is None]
     reasons = "; ".join(f"{n}: {champions.status(n).last_error or 'not loaded yet'}" for n in missing)
     return JSONResponse(
-        {"ready": False, "detail": f"no champion loaded from {masked(config.tracking_uri)} for {reasons}"}, status_code=503
+        {"ready": False, "detail": f"no champion loaded from {masked(config.tracking_uri)} for {reasons}"},
+        status_code=503,
     )
 
 

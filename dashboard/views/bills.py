@@ -18,8 +18,13 @@ if not span["months"]:
 
 months = span["months"]
 if len(months) > 1:
-    first, last = st.select_slider("Months", options=months, value=(months[0], months[-1]), help="Months with clean readings, as the API reports them.")
-    chosen = months[months.index(first): months.index(last) + 1]
+    first, last = st.select_slider(
+        "Months",
+        options=months,
+        value=(months[0], months[-1]),
+        help="Months with clean readings, as the API reports them.",
+    )
+    chosen = months[months.index(first) : months.index(last) + 1]
 else:
     chosen = months
 
@@ -70,7 +75,19 @@ if lines:
     share = f"; each point below adds {per_point:.1%} of the demand charge" if per_point is not None else ""
     st.caption(f"Dashed: the tariff's reference power factor, {' and '.join(lines)}{share}.")
 
-table = bills[["month", "energy_kwh", "max_demand_kw", "billing_demand_kw", "energy_charge", "demand_charge", "pf_adjustment", "total", "co2_t"]]
+table = bills[
+    [
+        "month",
+        "energy_kwh",
+        "max_demand_kw",
+        "billing_demand_kw",
+        "energy_charge",
+        "demand_charge",
+        "pf_adjustment",
+        "total",
+        "co2_t",
+    ]
+]
 st.dataframe(table, hide_index=True, width="stretch")
 ui.lineage_line({"tariff_version": tariff.get("tariff_version")} if tariff else None)
 
@@ -88,9 +105,25 @@ if versus is not None:
     else:
         st.caption(f"Forecast: {versus['forecast_source']}; summed over the intervals it covers.")
         st.dataframe(
-            covered[["month", "forecast_kwh", "forecast_actual_kwh", "total_error_pct", "rmse_kwh", "forecast_intervals", "intervals"]].rename(
-                columns={"forecast_kwh": "forecast (kWh)", "forecast_actual_kwh": "actual (kWh)", "total_error_pct": "error of the total (%)",
-                         "rmse_kwh": "RMSE per interval (kWh)", "forecast_intervals": "intervals forecast", "intervals": "intervals read"}
+            covered[
+                [
+                    "month",
+                    "forecast_kwh",
+                    "forecast_actual_kwh",
+                    "total_error_pct",
+                    "rmse_kwh",
+                    "forecast_intervals",
+                    "intervals",
+                ]
+            ].rename(
+                columns={
+                    "forecast_kwh": "forecast (kWh)",
+                    "forecast_actual_kwh": "actual (kWh)",
+                    "total_error_pct": "error of the total (%)",
+                    "rmse_kwh": "RMSE per interval (kWh)",
+                    "forecast_intervals": "intervals forecast",
+                    "intervals": "intervals read",
+                }
             ),
             hide_index=True,
             width="stretch",

@@ -32,7 +32,8 @@ for model in info["models"]:
     st.subheader(f"{model['name']} v{model['version']} (@{model['alias']})")
     metrics = model.get("holdout_metrics") or {}
     columns = st.columns(max(len(metrics), 1))
-    for column, (key, value) in zip(columns, sorted(metrics.items())):
+    # One column even without metrics (st.columns needs at least one): the lengths may differ.
+    for column, (key, value) in zip(columns, sorted(metrics.items()), strict=False):
         column.metric(f"holdout {key.upper()}", f"{value:,.4f}" if key == "r2" else f"{value:,.3f} kWh")
     lineage = {
         "gate decision": model.get("gate_decision"),
@@ -70,17 +71,28 @@ else:
     if report.get("errors"):
         st.dataframe(
             pd.DataFrame(report["errors"])[["model", "holdout_rmse", "recent_rmse", "limit", "drifted"]].rename(
-                columns={"holdout_rmse": "holdout RMSE (kWh)", "recent_rmse": "month RMSE (kWh)", "limit": "RMSE limit (kWh)"}
+                columns={
+                    "holdout_rmse": "holdout RMSE (kWh)",
+                    "recent_rmse": "month RMSE (kWh)",
+                    "limit": "RMSE limit (kWh)",
+                }
             ),
             hide_index=True,
             width="stretch",
         )
     columns = pd.DataFrame(report["columns"])
-    shown = [c for c in ("column", "kind", "psi", "ks_statistic", "ks_pvalue", "out_of_range_share", "drifted") if c in columns]
+    shown = [
+        c
+        for c in ("column", "kind", "psi", "ks_statistic", "ks_pvalue", "out_of_range_share", "drifted")
+        if c in columns
+    ]
     st.dataframe(columns[shown], hide_index=True, width="stretch")
 
 st.subheader("Gate decisions")
-st.caption("A candidate replaces the champion only when its holdout RMSE beats the champion's (with no champion yet: the seasonal-naive baseline's).")
+st.caption(
+    "A candidate replaces the champion only when its holdout RMSE beats the champion's (with no champion "
+    "yet: the seasonal-naive baseline's)."
+)
 for gates in monitoring["gates"]:
     if gates.get("error"):
         st.error(f"{gates['name']}: {gates['error']}")
@@ -91,8 +103,14 @@ for gates in monitoring["gates"]:
         st.info(f"{gates['name']} has no registered version yet.")
         continue
     st.dataframe(
-        versions[["version", "champion", "decision", "holdout_rmse", "reference", "reference_rmse", "registered_at"]].rename(
-            columns={"holdout_rmse": "holdout RMSE (kWh)", "reference": "compared with", "reference_rmse": "its RMSE (kWh)"}
+        versions[
+            ["version", "champion", "decision", "holdout_rmse", "reference", "reference_rmse", "registered_at"]
+        ].rename(
+            columns={
+                "holdout_rmse": "holdout RMSE (kWh)",
+                "reference": "compared with",
+                "reference_rmse": "its RMSE (kWh)",
+            }
         ),
         hide_index=True,
         width="stretch",

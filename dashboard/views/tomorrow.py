@@ -10,7 +10,10 @@ import streamlit as st
 from dashboard import charts, ui
 
 # How the API knew the day's tariff periods (load_type_source), in words.
-PERIOD_SOURCES = {"clean_readings": "as recorded in the clean readings", "planned_from_history": "planned from the last four weeks"}
+PERIOD_SOURCES = {
+    "clean_readings": "as recorded in the clean readings",
+    "planned_from_history": "planned from the last four weeks",
+}
 
 st.title("Tomorrow")
 
@@ -29,10 +32,17 @@ day = left.date_input(
     value=next_day,
     min_value=first_day + dt.timedelta(days=28),
     max_value=next_day,
-    help=f"Clean readings cover {span['first_day']} to {span['last_day']}; the next day to forecast is {span['next_day']}.",
+    help=(
+        f"Clean readings cover {span['first_day']} to {span['last_day']}; the next day to forecast is "
+        f"{span['next_day']}."
+    ),
 )
 cap_kw = right.number_input(
-    "Demand cap (kW)", min_value=0.0, value=None, step=10.0, placeholder="none",
+    "Demand cap (kW)",
+    min_value=0.0,
+    value=None,
+    step=10.0,
+    placeholder="none",
     help="The billing demand you want to stay under; each interval's demand is its kWh × 4.",
 )
 
@@ -63,7 +73,10 @@ columns[1].metric(
     delta_color="inverse",
     help=f"at the interval ending {peak_at:%H:%M}",
 )
-columns[2].metric(f"Expected energy charge ({currency})" if currency else "Expected energy charge", ui.money(cost.get("energy_charge")))
+columns[2].metric(
+    f"Expected energy charge ({currency})" if currency else "Expected energy charge",
+    ui.money(cost.get("energy_charge")),
+)
 columns[3].metric("Expected CO2", f"{cost['co2_t']:,.2f} t" if cost.get("co2_t") is not None else "—")
 if not cost:
     st.caption(f"The API at {ui.client().base_url} gives no cost for its forecasts (an API without the copilot).")
@@ -71,14 +84,16 @@ if not cost:
 st.altair_chart(charts.forecast_chart(frame, cap_kw), width="stretch")
 bands = "; bands: p10–p90 and 95 % (p025–p975)" if forecast.get("bands") else ""
 st.caption(
-    f"Forecast of {forecast['day']}: load periods {PERIOD_SOURCES.get(forecast['load_type_source'], forecast['load_type_source'])}, "
-    f"{forecast['history_days']} days of history{bands}. Shading: the tariff period of each interval."
+    f"Forecast of {forecast['day']}: load periods "
+    f"{PERIOD_SOURCES.get(forecast['load_type_source'], forecast['load_type_source'])}, {forecast['history_days']} "
+    f"days of history{bands}. Shading: the tariff period of each interval."
 )
 if risk:
     at = pd.Timestamp(risk["max_at"])
     message = (
         f"Cap {risk['cap_kw']:,.0f} kW: the most likely interval to exceed it ends at {at:%H:%M} "
-        f"(probability {risk['max_p_exceed']:.0%}); expected intervals over the cap: {risk['expected_intervals_over_cap']:,.2f}."
+        f"(probability {risk['max_p_exceed']:.0%}); expected intervals over the cap: "
+        f"{risk['expected_intervals_over_cap']:,.2f}."
     )
     (st.warning if risk["max_p_exceed"] >= 0.5 else st.info)(message)
 elif cap_kw:
@@ -93,7 +108,14 @@ elif cap_kw:
 if cost.get("energy_by_period"):
     st.dataframe(
         pd.DataFrame(
-            [{"tariff period": charts.PERIOD_NAMES.get(p, p), "kWh": v["kwh"], f"energy charge ({currency})": v["charge"]} for p, v in cost["energy_by_period"].items()]
+            [
+                {
+                    "tariff period": charts.PERIOD_NAMES.get(p, p),
+                    "kWh": v["kwh"],
+                    f"energy charge ({currency})": v["charge"],
+                }
+                for p, v in cost["energy_by_period"].items()
+            ]
         ),
         hide_index=True,
     )

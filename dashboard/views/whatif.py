@@ -1,4 +1,5 @@
-"""What-if: shift energy between hours, correct the power factor, schedule a deferrable block; savings as the API computes them."""
+"""What-if: shift energy between hours, correct the power factor, schedule a deferrable block; savings as the API
+computes them."""
 
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ def savings_line(saving: float | None, currency: str, what: str) -> None:
 
 
 def delta_table(answer: dict) -> None:
-    rows = [{"month": month, **{k: v for k, v in part["delta"].items() if not k.startswith("energy_charge_")}} for month, part in answer["months"].items()]
+    rows = [
+        {"month": month, **{k: v for k, v in part["delta"].items() if not k.startswith("energy_charge_")}}
+        for month, part in answer["months"].items()
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
@@ -49,7 +53,14 @@ with shift_tab:
         share = st.slider("Share of that window's energy to move", 0.05, 1.0, 0.5, 0.05, key="share")
         submitted = st.form_submit_button("Compute the shift")
     if submitted:
-        body = {"days": [day.isoformat()], "from_start": from_start, "from_end": from_end, "to_start": to_start, "to_end": to_end, "share": share}
+        body = {
+            "days": [day.isoformat()],
+            "from_start": from_start,
+            "from_end": from_end,
+            "to_start": to_start,
+            "to_end": to_end,
+            "share": share,
+        }
         st.session_state["shift_answer"] = ui.answer(ui.post, "/copilot/whatif/shift", body)
     answer = st.session_state.get("shift_answer")
     if answer:
@@ -59,22 +70,40 @@ with shift_tab:
         columns = st.columns(3)
         columns[0].metric("Energy moved", f"{profile['moved_kwh']:,.1f} kWh")
         columns[1].metric("Peak before", f"{profile['peak_kw_before']:,.1f} kW")
-        columns[2].metric("Peak after", f"{profile['peak_kw_after']:,.1f} kW", delta=f"{profile['peak_kw_after'] - profile['peak_kw_before']:+,.1f} kW", delta_color="inverse")
-        times = pd.date_range(pd.Timestamp(profile["day"]) + pd.Timedelta(minutes=15), periods=len(profile["before_kwh"]), freq="15min")
+        columns[2].metric(
+            "Peak after",
+            f"{profile['peak_kw_after']:,.1f} kW",
+            delta=f"{profile['peak_kw_after'] - profile['peak_kw_before']:+,.1f} kW",
+            delta_color="inverse",
+        )
+        times = pd.date_range(
+            pd.Timestamp(profile["day"]) + pd.Timedelta(minutes=15), periods=len(profile["before_kwh"]), freq="15min"
+        )
         frame = pd.DataFrame({"timestamp": times, "before": profile["before_kwh"], "after": profile["after_kwh"]})
-        st.altair_chart(charts.profiles_chart(frame, "timestamp", {"before": "before", "after": "after"}), width="stretch")
+        st.altair_chart(
+            charts.profiles_chart(frame, "timestamp", {"before": "before", "after": "after"}), width="stretch"
+        )
         delta_table(answer)
         if answer.get("co2_t"):
-            st.caption(f"CO2: {answer['co2_t']['before']} t before, {answer['co2_t']['after']} t after. {answer['co2_t'].get('note', '')}")
+            st.caption(
+                f"CO2: {answer['co2_t']['before']} t before, {answer['co2_t']['after']} t after. "
+                f"{answer['co2_t'].get('note', '')}"
+            )
 
 with pf_tab:
     with st.form("power_factor"):
-        mode = st.radio("Size the capacitor bank by", ["target power factor", "bank size"], horizontal=True, key="pf_mode")
+        mode = st.radio(
+            "Size the capacitor bank by", ["target power factor", "bank size"], horizontal=True, key="pf_mode"
+        )
         a, b = st.columns(2)
         target = a.number_input("Target lagging power factor (%)", 50.0, 100.0, 95.0, 0.5, key="target_pf")
         bank = b.number_input("Bank size (kVAr)", 1.0, 5000.0, 100.0, 10.0, key="bank_kvar")
         cost_per_kvar = st.number_input(
-            "Installed cost per kVAr (your quote; empty: no payback)", min_value=0.0, value=None, step=1000.0, key="cost_per_kvar"
+            "Installed cost per kVAr (your quote; empty: no payback)",
+            min_value=0.0,
+            value=None,
+            step=1000.0,
+            key="cost_per_kvar",
         )
         submitted = st.form_submit_button("Compute the correction")
     if submitted:
@@ -89,12 +118,16 @@ with pf_tab:
         columns = st.columns(3)
         columns[0].metric("Bank", f"{answer['scenario']['bank_kvar']:,.1f} kVAr")
         columns[1].metric("Saving per year", ui.money(answer["saving_per_year"], currency))
-        columns[2].metric("Payback", f"{answer['payback_years']:,.1f} years" if answer.get("payback_years") is not None else "—")
+        columns[2].metric(
+            "Payback", f"{answer['payback_years']:,.1f} years" if answer.get("payback_years") is not None else "—"
+        )
         if answer.get("payback_note"):
             st.caption(answer["payback_note"])
         pf = pd.DataFrame([{"month": m, **v} for m, v in answer["pf"].items()])
         st.altair_chart(
-            charts.power_factor_chart(pf, {"lagging_pf_pct_before": "lagging, before", "lagging_pf_pct_after": "lagging, after"}, {}),
+            charts.power_factor_chart(
+                pf, {"lagging_pf_pct_before": "lagging, before", "lagging_pf_pct_after": "lagging, after"}, {}
+            ),
             width="stretch",
         )
         delta_table(answer)
@@ -115,8 +148,12 @@ with optimize_tab:
         submitted = st.form_submit_button("Schedule at least cost")
     if submitted:
         body = {
-            "day": day.isoformat(), "energy_kwh": energy, "duration_minutes": int(duration), "power_limit_kw": power,
-            "window_start": window_start, "window_end": window_end,
+            "day": day.isoformat(),
+            "energy_kwh": energy,
+            "duration_minutes": int(duration),
+            "power_limit_kw": power,
+            "window_start": window_start,
+            "window_end": window_end,
         }
         if cap:
             body["peak_cap_kw"] = cap
@@ -132,6 +169,8 @@ with optimize_tab:
         schedule = pd.DataFrame(answer["schedule"])
         schedule["timestamp"] = pd.to_datetime(schedule["interval_start"]) + pd.Timedelta(minutes=15)
         st.altair_chart(
-            charts.profiles_chart(schedule, "timestamp", {"baseline_kw": "forecast", "total_kw": "forecast + block"}, "kW"),
+            charts.profiles_chart(
+                schedule, "timestamp", {"baseline_kw": "forecast", "total_kw": "forecast + block"}, "kW"
+            ),
             width="stretch",
         )

@@ -32,19 +32,31 @@ def answers(csv: str | None = None, tariff: str | None = None) -> dict:
     priced = service.prepare_history(clean, t)
     periods = service.verify_periods(clean, t)
     bills = [service.bill(priced, m, t)["bill"] for m in priced.months]
-    year = {k: round(sum(b[k] for b in bills), 2) for k in ("energy_charge", "demand_charge", "pf_adjustment", "total", "energy_kwh", "co2_t")}
+    year = {
+        k: round(sum(b[k] for b in bills), 2)
+        for k in ("energy_charge", "demand_charge", "pf_adjustment", "total", "energy_kwh", "co2_t")
+    }
     light = t.load_type_of_period["light"]
-    all_light = clean.assign(day=priced.table["day"].to_numpy()).groupby("day")["load_type"].apply(lambda s: (s == light).all())
+    all_light = (
+        clean.assign(day=priced.table["day"].to_numpy()).groupby("day")["load_type"].apply(lambda s: (s == light).all())
+    )
     working = [str(d.date()) for d, off in all_light.items() if not off]
-    shift = service.whatif_shift(priced, days=working, from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00", tariff=t)
-    spread = service.whatif_shift(priced, days=working, from_start="10:00", from_end="12:00", to_start="00:00", to_end="08:00", tariff=t)
+    shift = service.whatif_shift(
+        priced, days=working, from_start="10:00", from_end="12:00", to_start="02:00", to_end="04:00", tariff=t
+    )
+    spread = service.whatif_shift(
+        priced, days=working, from_start="10:00", from_end="12:00", to_start="00:00", to_end="08:00", tariff=t
+    )
     pf = service.whatif_power_factor(priced, target_pf_pct=95.0, tariff=t)
     pf_fixed = service.whatif_power_factor(priced, bank_kvar=pf["scenario"]["bank_kvar"], switching="fixed", tariff=t)
     peaks_after = [d["peak_kw_after"] for d in shift["days"]]
     return {
         "data_version": data_version,
         "tariff": t.lineage(),
-        "tou_periods": {k: periods[k] for k in ("agreement", "all_light_days", "agreement_on_other_days", "mismatches_on_other_days")},
+        "tou_periods": {
+            k: periods[k]
+            for k in ("agreement", "all_light_days", "agreement_on_other_days", "mismatches_on_other_days")
+        },
         "bill_2018": year,
         "shift_10_to_02": {
             "working_days": len(working),
@@ -70,7 +82,9 @@ def answers(csv: str | None = None, tariff: str | None = None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("csv", nargs="?", help="a UCI-format export (default: the bundled file)")
-    parser.add_argument("--tariff", help="a tariff file (default: env ENERGY_TARIFF, else the bundled KEPCO 2018 tariff)")
+    parser.add_argument(
+        "--tariff", help="a tariff file (default: env ENERGY_TARIFF, else the bundled KEPCO 2018 tariff)"
+    )
     parser.add_argument("--json", action="store_true", help="print the answers as JSON")
     args = parser.parse_args(argv)
     result = answers(args.csv, args.tariff)
@@ -81,18 +95,32 @@ def main(argv: list[str] | None = None) -> int:
     cur = result["tariff"]["currency"]
     p, b, s, f = result["tou_periods"], result["bill_2018"], result["shift_10_to_02"], result["power_factor_to_95"]
     print(f"tariff {result['tariff']['tariff_version']}; data {result['data_version']}")
-    print(f"load_type = TOU period on {p['agreement_on_other_days']:.2%} of the intervals of the days that are not all-light "
-          f"({p['mismatches_on_other_days']} mismatches); {p['all_light_days']} all-light days; {p['agreement']:.2%} of all intervals")
-    print(f"2018 bill: {b['total']:,.0f} {cur} = energy {b['energy_charge']:,.0f} + demand {b['demand_charge']:,.0f} "
-          f"+ power factor {b['pf_adjustment']:,.0f}; {b['energy_kwh']:,.0f} kWh, {b['co2_t']:,.1f} t CO2")
+    print(
+        f"load_type = TOU period on {p['agreement_on_other_days']:.2%} of the intervals of the days that are not "
+        f"all-light ({p['mismatches_on_other_days']} mismatches); {p['all_light_days']} all-light days; "
+        f"{p['agreement']:.2%} of all intervals"
+    )
+    print(
+        f"2018 bill: {b['total']:,.0f} {cur} = energy {b['energy_charge']:,.0f} + demand {b['demand_charge']:,.0f} "
+        f"+ power factor {b['pf_adjustment']:,.0f}; {b['energy_kwh']:,.0f} kWh, {b['co2_t']:,.1f} t CO2"
+    )
     n = result["shift_10_to_night"]
-    print(f"Moving 10:00-12:00 to 02:00-04:00 on {s['working_days']} working days ({s['moved_kwh']:,.0f} kWh): the 2018 bill changes by "
-          f"{s['delta']['total']:+,.0f} {cur} (energy {s['delta']['energy_charge']:+,.0f}, demand {s['delta']['demand_charge']:+,.0f}, "
-          f"power factor {s['delta']['pf_adjustment']:+,.0f}); highest day peak after: {s['max_day_peak_kw_after']:,.1f} kW; CO2 change {s['co2_t_change']:.3f} t")
-    print(f"Spreading the same energy over {n['to_window']} instead: {n['delta']['total']:+,.0f} {cur} (energy {n['delta']['energy_charge']:+,.0f}, "
-          f"demand {n['delta']['demand_charge']:+,.0f}, power factor {n['delta']['pf_adjustment']:+,.0f}); highest day peak after: {n['max_day_peak_kw_after']:,.1f} kW")
-    print(f"Correcting the lagging power factor to 95 %: an automatic bank of {f['bank_kvar']} kVAr saves {f['saving_per_year']:,.0f} {cur} a year; "
-          f"the same bank always on (fixed) changes the bill by {-f['fixed_bank_saving_per_year']:+,.0f} {cur} a year (leading power factor at night)")
+    print(
+        f"Moving 10:00-12:00 to 02:00-04:00 on {s['working_days']} working days ({s['moved_kwh']:,.0f} kWh): the "
+        f"2018 bill changes by {s['delta']['total']:+,.0f} {cur} (energy {s['delta']['energy_charge']:+,.0f}, demand "
+        f"{s['delta']['demand_charge']:+,.0f}, power factor {s['delta']['pf_adjustment']:+,.0f}); highest day peak "
+        f"after: {s['max_day_peak_kw_after']:,.1f} kW; CO2 change {s['co2_t_change']:.3f} t"
+    )
+    print(
+        f"Spreading the same energy over {n['to_window']} instead: {n['delta']['total']:+,.0f} {cur} (energy "
+        f"{n['delta']['energy_charge']:+,.0f}, demand {n['delta']['demand_charge']:+,.0f}, power factor "
+        f"{n['delta']['pf_adjustment']:+,.0f}); highest day peak after: {n['max_day_peak_kw_after']:,.1f} kW"
+    )
+    print(
+        f"Correcting the lagging power factor to 95 %: an automatic bank of {f['bank_kvar']} kVAr saves "
+        f"{f['saving_per_year']:,.0f} {cur} a year; the same bank always on (fixed) changes the bill by "
+        f"{-f['fixed_bank_saving_per_year']:+,.0f} {cur} a year (leading power factor at night)"
+    )
     return 0
 
 

@@ -143,7 +143,7 @@ class PricedHistory:
         demand = self.table["demand_kw"].to_numpy()
         self.peaks = {
             int(m): (float(demand[a:b].max()), f"{m // 12:04d}-{m % 12 + 1:02d}")
-            for m, a, b in zip(self.month_indices, self._starts, self._ends)
+            for m, a, b in zip(self.month_indices, self._starts, self._ends, strict=True)
         }
         self.months = [label for _, label in self.peaks.values()]
         self.days = pd.Index(self.table["day"].unique())
@@ -158,7 +158,11 @@ class PricedHistory:
     def rows_of(self, months: list[str]) -> pd.DataFrame:
         """A copy of the rows of `months` (each month is a contiguous block of the time-ordered table)."""
         wanted = {month_number(m) for m in months}
-        blocks = [self.table.iloc[a:b] for m, a, b in zip(self.month_indices, self._starts, self._ends) if m in wanted]
+        blocks = [
+            self.table.iloc[a:b]
+            for m, a, b in zip(self.month_indices, self._starts, self._ends, strict=True)
+            if m in wanted
+        ]
         return pd.concat(blocks, ignore_index=True) if len(blocks) > 1 else blocks[0].reset_index(drop=True)
 
     def prior_peaks(self, months: list[str]) -> dict[int, tuple[float, str]]:
@@ -167,7 +171,9 @@ class PricedHistory:
         return {m: peak for m, peak in self.peaks.items() if m not in skip}
 
 
-def billing_demand(number: int, own_kw: float, label: str, peaks: dict[int, tuple[float, str]], tariff: Tariff) -> tuple[float, str]:
+def billing_demand(
+    number: int, own_kw: float, label: str, peaks: dict[int, tuple[float, str]], tariff: Tariff
+) -> tuple[float, str]:
     """The billing demand of month `number` and the month that sets it: its own maximum demand, or a
     larger one of a ratchet month within the lookback (`peaks`: month number -> (kW, label))."""
     best = (own_kw, label)
@@ -185,8 +191,12 @@ def rebill_demand(bill: MonthBill, peaks: dict[int, tuple[float, str]], tariff: 
     points = (bill.lagging_pf_points or 0.0) + (bill.leading_pf_points or 0.0)
     pf_adjustment = demand_charge * tariff.pf_share_per_point * points if bill.lagging_pf_points is not None else 0.0
     return replace(
-        bill, billing_demand_kw=kw, billing_demand_month=label, demand_charge=demand_charge,
-        pf_adjustment=pf_adjustment, total=bill.energy_charge + demand_charge + pf_adjustment,
+        bill,
+        billing_demand_kw=kw,
+        billing_demand_month=label,
+        demand_charge=demand_charge,
+        pf_adjustment=pf_adjustment,
+        total=bill.energy_charge + demand_charge + pf_adjustment,
     )
 
 
@@ -201,7 +211,10 @@ def month_number(month: str) -> int:
 
 
 def bills_from_priced(
-    table: pd.DataFrame, tariff: Tariff, months: list[str] | None = None, prior_peaks: dict[int, tuple[float, str]] | None = None
+    table: pd.DataFrame,
+    tariff: Tariff,
+    months: list[str] | None = None,
+    prior_peaks: dict[int, tuple[float, str]] | None = None,
 ) -> list[MonthBill]:
     """Bills from a priced table; `prior_peaks` adds months outside the table to the ratchet's candidates."""
     month = table["month"]
@@ -214,7 +227,9 @@ def bills_from_priced(
     kwh = table[schema.TARGET].to_numpy()
     size = len(PERIODS)
     energy_by = np.bincount(codes * size + period_codes, weights=kwh, minlength=n * size).reshape(n, size)
-    charge_by = np.bincount(codes * size + period_codes, weights=table["energy_charge"].to_numpy(), minlength=n * size).reshape(n, size)
+    charge_by = np.bincount(
+        codes * size + period_codes, weights=table["energy_charge"].to_numpy(), minlength=n * size
+    ).reshape(n, size)
     counts = np.bincount(codes, minlength=n)
     demand = table["demand_kw"].to_numpy()
     # The table is in time order, so each month is one contiguous slice.
@@ -229,7 +244,7 @@ def bills_from_priced(
         lag_kvarh = np.bincount(codes, weights=np.where(in_lag, table[LAGGING].to_numpy(), 0.0), minlength=n)
         lead_kwh = np.bincount(codes, weights=np.where(in_lead, kwh, 0.0), minlength=n)
         lead_kvarh = np.bincount(codes, weights=np.where(in_lead, table[LEADING].to_numpy(), 0.0), minlength=n)
-    peak_kw = np.array([demand[bounds[i]:bounds[i + 1]].max() if counts[i] else -np.inf for i in range(n)])
+    peak_kw = np.array([demand[bounds[i] : bounds[i + 1]].max() if counts[i] else -np.inf for i in range(n)])
     month_numbers = np.array([month_number(m) for m in labels])
     ratchet_candidates = dict(prior_peaks or {})
     for j in range(n):
@@ -246,7 +261,9 @@ def bills_from_priced(
         if month not in wanted:
             continue
         # Billing demand: this month's maximum demand and those of the ratchet months in the lookback.
-        billing_kw, billing_month = billing_demand(int(month_numbers[i]), float(peak_kw[i]), str(month), ratchet_candidates, tariff)
+        billing_kw, billing_month = billing_demand(
+            int(month_numbers[i]), float(peak_kw[i]), str(month), ratchet_candidates, tariff
+        )
         demand_charge = billing_kw * tariff.demand_charge_per_kw
         lag_pf = lead_pf = lag_pts = lead_pts = None
         pf_adjustment = 0.0
@@ -304,7 +321,7 @@ def period_agreement(frame: pd.DataFrame, tariff: Tariff) -> dict:
     working = ~all_light_day
     match = actual == expected
     return {
-        "intervals": int(len(actual)),
+        "intervals": len(actual),
         "agreement": float(match.mean()),
         "all_light_days": int(pd.Series(table["day"][all_light_day]).nunique()),
         "intervals_on_other_days": int(working.sum()),

@@ -23,7 +23,9 @@ class InfeasibleError(CopilotInputError):
     """The request is well formed but has no solution (the energy cannot fit, the cap cannot hold)."""
 
 
-def number(field: str, value, *, minimum: float = 0.0, strict: bool = True, maximum: float | None = None, unit: str = "") -> float:
+def number(
+    field: str, value, *, minimum: float = 0.0, strict: bool = True, maximum: float | None = None, unit: str = ""
+) -> float:
     """`value` as a float, or CopilotInputError naming `field` when it is not a finite number in range."""
     import math
 

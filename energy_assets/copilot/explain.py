@@ -40,7 +40,12 @@ TOP_CONTRIBUTIONS = 5
 # Losses whose boosted model predicts exp(raw score): SHAP adds up on the log scale there.
 LOG_LINK_LOSSES = ("poisson", "gamma")
 PERIOD_NAMES = {"Light_Load": "light-load", "Medium_Load": "mid-load", "Maximum_Load": "maximum-load"}
-KIND_NAMES = {"off": "planned off day", "saturday": "working Saturday", "sunday": "working Sunday", "weekday": "working weekday"}
+KIND_NAMES = {
+    "off": "planned off day",
+    "saturday": "working Saturday",
+    "sunday": "working Sunday",
+    "weekday": "working weekday",
+}
 
 
 class ExplainError(ValueError):
@@ -86,7 +91,9 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
     on_day = (days == target_day).to_numpy()
     if not on_day.any():
         first, last = days.min(), days.max()
-        raise ExplainError("day", f"{target_day.date()} has no readings (readings cover {first.date()} to {last.date()})")
+        raise ExplainError(
+            "day", f"{target_day.date()} has no readings (readings cover {first.date()} to {last.date()})"
+        )
     today = readings[on_day].reset_index(drop=True)
     if today[schema.TARGET].isna().all():
         raise ExplainError("day", f"{target_day.date()} has no usage readings yet: it is not a past day")
@@ -95,11 +102,12 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
     history_days = schema.interval_day(history[schema.TIMESTAMP]).nunique()
     if history_days < HISTORY_DAYS:
         raise ExplainError(
-            "day", f"{target_day.date()} has {history_days} days of readings before it; the forecaster needs {HISTORY_DAYS}"
+            "day",
+            f"{target_day.date()} has {history_days} days of readings before it; the forecaster needs {HISTORY_DAYS}",
         )
 
     frame = pd.concat([history, today], ignore_index=True)[list(schema.COLUMNS)]
-    features = forecaster.named_steps["features"].transform(frame).iloc[len(history):].reset_index(drop=True)
+    features = forecaster.named_steps["features"].transform(frame).iloc[len(history) :].reset_index(drop=True)
     regressor = forecaster.named_steps["regressor"]
     if hasattr(regressor, "predict_with_quantiles"):  # the band is built around this same point forecast
         point, quantiles = regressor.predict_with_quantiles(features)
@@ -111,7 +119,11 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
     kinds = kind_of_days(planned_off_days(frame["load_type"], frame_days))
     kind = str(kinds[target_day])
     typical_days = [d for d in kinds.index if d < target_day and kinds[d] == kind][-TYPICAL_DAYS:]
-    slot = ((pd.to_datetime(today[schema.TIMESTAMP]) - schema.INTERVAL - target_day) / schema.INTERVAL).astype(int).to_numpy()
+    slot = (
+        ((pd.to_datetime(today[schema.TIMESTAMP]) - schema.INTERVAL - target_day) / schema.INTERVAL)
+        .astype(int)
+        .to_numpy()
+    )
     usage = frame.set_index(schema.TIMESTAMP)[schema.TARGET]
     typical = (
         np.nanmean(np.stack([usage.reindex(d + schema.INTERVAL * (slot + 1)).to_numpy() for d in typical_days]), axis=0)
@@ -135,8 +147,12 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
     day_typical = float(np.nansum(typical)) if typical_days else None
 
     peak_intervals = [
-        {"timestamp": pd.Timestamp(today[schema.TIMESTAMP].iloc[i]).isoformat(), "interval": _clock(pd.Timestamp(today[schema.TIMESTAMP].iloc[i])),
-         "usage_kwh": float(actual[i]), "demand_kw": float(actual[i] * 4)}
+        {
+            "timestamp": pd.Timestamp(today[schema.TIMESTAMP].iloc[i]).isoformat(),
+            "interval": _clock(pd.Timestamp(today[schema.TIMESTAMP].iloc[i])),
+            "usage_kwh": float(actual[i]),
+            "demand_kw": float(actual[i] * 4),
+        }
         for i in peaks
     ]
     peak_band = None
@@ -152,13 +168,17 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
     forecast_sentence = (
         f"The day-ahead forecast for that interval was {peak_forecast:.2f} kWh, so the actual was "
         f"{_more_or_less(_pct(peak_kwh, peak_forecast))} the forecast"
-        + (f" and {'outside' if outside_80 else 'inside'} the 80 % band "
-           f"{peak_band['p10']:.2f}-{peak_band['p90']:.2f} kWh" if peak_band else "")
+        + (
+            f" and {'outside' if outside_80 else 'inside'} the 80 % band "
+            f"{peak_band['p10']:.2f}-{peak_band['p90']:.2f} kWh"
+            if peak_band
+            else ""
+        )
         + "."
     )
     typical_sentence = (
-        f"A typical {KIND_NAMES[kind]} (mean of the last {len(typical_days)}) used {peak_typical:.2f} kWh in that interval "
-        f"and {day_typical:.0f} kWh over the day; this day used {day_actual:.0f} kWh, "
+        f"A typical {KIND_NAMES[kind]} (mean of the last {len(typical_days)}) used {peak_typical:.2f} kWh in that "
+        f"interval and {day_typical:.0f} kWh over the day; this day used {day_actual:.0f} kWh, "
         f"{_more_or_less(_pct(day_actual, day_typical))} typical."
         if peak_typical is not None and day_typical is not None
         else f"No earlier {KIND_NAMES[kind]} in the {WINDOW_DAYS} days before to compare with."
@@ -170,12 +190,19 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
         + "."
     )
     period_sentence = f"The peak fell in the {PERIOD_NAMES.get(period, period)} time-of-use period ({period})."
-    pf_sentence = f"At the peak the lagging power factor was {lagging_pf:.1f} % and the leading power factor {leading_pf:.1f} %."
+    pf_sentence = (
+        f"At the peak the lagging power factor was {lagging_pf:.1f} % and the leading power factor {leading_pf:.1f} %."
+    )
 
     return {
         "day": target_day.date().isoformat(),
         "day_kind": kind,
-        "peak": {"intervals": peak_intervals, "usage_kwh": peak_kwh, "demand_kw": peak_kwh * 4, "sentence": peak_sentence},
+        "peak": {
+            "intervals": peak_intervals,
+            "usage_kwh": peak_kwh,
+            "demand_kw": peak_kwh * 4,
+            "sentence": peak_sentence,
+        },
         "forecast": {
             "peak_interval_kwh": peak_forecast,
             "peak_interval_band": peak_band,
@@ -194,7 +221,14 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
         "contributions": {**contributions, "sentence": contribution_sentence},
         "tariff_period": {"load_type": period, "sentence": period_sentence},
         "power_factor": {"lagging_pct": lagging_pf, "leading_pct": leading_pf, "sentence": pf_sentence},
-        "sentences": [peak_sentence, forecast_sentence, typical_sentence, contribution_sentence, period_sentence, pf_sentence],
+        "sentences": [
+            peak_sentence,
+            forecast_sentence,
+            typical_sentence,
+            contribution_sentence,
+            period_sentence,
+            pf_sentence,
+        ],
     }
 
 

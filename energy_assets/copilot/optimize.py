@@ -42,17 +42,30 @@ def baseline_day(forecast: pd.DataFrame, column: str, field: str = "forecast") -
         raise CopilotInputError(f"{field}.{schema.TIMESTAMP}", "timestamps must be on the 15-minute grid")
     if (~np.isfinite(values) | (values < 0)).any():
         raise CopilotInputError(f"{field}.{column}", "values must be finite and non-negative (kWh per interval)")
-    frame = pd.DataFrame({schema.TIMESTAMP: timestamps.to_numpy(), "kwh": values}).sort_values(schema.TIMESTAMP, ignore_index=True)
+    frame = pd.DataFrame({schema.TIMESTAMP: timestamps.to_numpy(), "kwh": values}).sort_values(
+        schema.TIMESTAMP, ignore_index=True
+    )
     days = schema.interval_day(frame[schema.TIMESTAMP]).unique()
     if len(days) != 1 or len(frame) != schema.INTERVALS_PER_DAY or frame[schema.TIMESTAMP].duplicated().any():
-        raise CopilotInputError(field, f"expected the {schema.INTERVALS_PER_DAY} intervals of one day, got {len(frame)} rows over {len(days)} day(s)")
+        raise CopilotInputError(
+            field,
+            (
+                f"expected the {schema.INTERVALS_PER_DAY} intervals of one day, got {len(frame)} rows over "
+                f"{len(days)} day(s)"
+            ),
+        )
     return frame
 
 
 def _cost(x: np.ndarray, base_kw: np.ndarray, rates: np.ndarray, reference_kw: float, demand_rate: float) -> dict:
     energy = float(rates @ x)
     extra = max(0.0, float((base_kw + x / INTERVAL_HOURS).max()) - reference_kw)
-    return {"energy_charge": energy, "demand_charge_increase": extra * demand_rate, "total": energy + extra * demand_rate, "extra_demand_kw": extra}
+    return {
+        "energy_charge": energy,
+        "demand_charge_increase": extra * demand_rate,
+        "total": energy + extra * demand_rate,
+        "extra_demand_kw": extra,
+    }
 
 
 def _solve(rates, base_kw, u, energy, d, reference_kw, demand_rate, cap_kw, constant_power):
@@ -72,11 +85,11 @@ def _solve(rates, base_kw, u, energy, d, reference_kw, demand_rate, cap_kw, cons
     row[:K] = 1
     add(row, 1, 1)  # exactly one start
     row = np.zeros(n)
-    row[K:K + T] = 1
+    row[K : K + T] = 1
     add(row, energy, energy)  # the block's energy
     for t in range(T):
         running = np.zeros(n)
-        running[max(0, t - d + 1):min(t, K - 1) + 1] = 1  # starts k with k <= t < k + d
+        running[max(0, t - d + 1) : min(t, K - 1) + 1] = 1  # starts k with k <= t < k + d
         row = -u * running if not constant_power else -(energy / d) * running
         row[K + t] = 1
         if constant_power:
@@ -95,7 +108,9 @@ def _solve(rates, base_kw, u, energy, d, reference_kw, demand_rate, cap_kw, cons
         x_upper = np.maximum(x_upper, 0.0)
     bounds = Bounds(np.zeros(n), np.concatenate([np.ones(K), x_upper, [np.inf]]))
     integrality = np.concatenate([np.ones(K), np.zeros(T + 1)])
-    result = milp(cost, constraints=LinearConstraint(np.array(rows), lower, upper), integrality=integrality, bounds=bounds)
+    result = milp(
+        cost, constraints=LinearConstraint(np.array(rows), lower, upper), integrality=integrality, bounds=bounds
+    )
     if result.status != 0 or result.x is None:
         return None
     return result
@@ -126,10 +141,19 @@ def schedule_block(
     d = int(minutes // 15)
     slots = window.slots
     if d > len(slots):
-        raise InfeasibleError("duration_minutes", f"{duration_minutes} min does not fit the allowed window {window.label()} ({len(slots) * 15} min)")
+        raise InfeasibleError(
+            "duration_minutes",
+            f"{duration_minutes} min does not fit the allowed window {window.label()} ({len(slots) * 15} min)",
+        )
     u = power_limit_kw * INTERVAL_HOURS
     if energy_kwh > d * u + TOLERANCE:
-        raise InfeasibleError("energy_kwh", f"{energy_kwh} kWh cannot run in {duration_minutes} min at power_limit_kw {power_limit_kw} (at most {d * u:.2f} kWh)")
+        raise InfeasibleError(
+            "energy_kwh",
+            (
+                f"{energy_kwh} kWh cannot run in {duration_minutes} min at power_limit_kw {power_limit_kw} (at "
+                f"most {d * u:.2f} kWh)"
+            ),
+        )
     base_kw_day = baseline["kwh"].to_numpy() / INTERVAL_HOURS
     starts = baseline[schema.TIMESTAMP] - schema.INTERVAL
     rates = tariff.rate_of(starts)[slots]
@@ -137,12 +161,24 @@ def schedule_block(
     reference_kw = max(float(base_kw_day.max()), billing_demand_kw or 0.0)
     if peak_cap_kw is not None and base_kw_day.max() > peak_cap_kw + TOLERANCE:
         worst = int(np.argmax(base_kw_day))
-        raise InfeasibleError("peak_cap_kw", f"the baseline forecast alone reaches {base_kw_day[worst]:.1f} kW at {starts.iloc[worst]:%H:%M}, above the cap {peak_cap_kw} kW")
+        raise InfeasibleError(
+            "peak_cap_kw",
+            (
+                f"the baseline forecast alone reaches {base_kw_day[worst]:.1f} kW at {starts.iloc[worst]:%H:%M}, "
+                f"above the cap {peak_cap_kw} kW"
+            ),
+        )
     demand_rate = tariff.demand_charge_per_kw
     began = time.perf_counter()
     solved = _solve(rates, base_kw, u, energy_kwh, d, reference_kw, demand_rate, peak_cap_kw, constant_power)
     if solved is None:
-        raise InfeasibleError("peak_cap_kw", f"no schedule of {energy_kwh} kWh in {duration_minutes} min within {window.label()} keeps the demand under {peak_cap_kw} kW")
+        raise InfeasibleError(
+            "peak_cap_kw",
+            (
+                f"no schedule of {energy_kwh} kWh in {duration_minutes} min within {window.label()} keeps the "
+                f"demand under {peak_cap_kw} kW"
+            ),
+        )
     cap_binds = False
     if peak_cap_kw is not None:
         free = _solve(rates, base_kw, u, energy_kwh, d, reference_kw, demand_rate, None, constant_power)
@@ -150,7 +186,7 @@ def schedule_block(
     solve_ms = (time.perf_counter() - began) * 1000
     K = len(slots) - d + 1
     start = int(np.argmax(solved.x[:K]))
-    x = np.clip(solved.x[K:K + len(slots)], 0.0, None)
+    x = np.clip(solved.x[K : K + len(slots)], 0.0, None)
     optimal = _cost(x, base_kw, rates, reference_kw, demand_rate)
     # The reference: start at the window's first interval, as fast as allowed (or at constant power).
     early = np.zeros(len(slots))
@@ -189,5 +225,10 @@ def schedule_block(
         "peak_kw": round(float((base_kw + x / INTERVAL_HOURS).max()), 2),
         "reference_demand_kw": round(reference_kw, 2),
         "cap_binds": bool(cap_binds),
-        "solver": {"name": "HiGHS (scipy.optimize.milp)", "status": solved.message, "objective": round(float(solved.fun), 4), "solve_ms": round(solve_ms, 2)},
+        "solver": {
+            "name": "HiGHS (scipy.optimize.milp)",
+            "status": solved.message,
+            "objective": round(float(solved.fun), 4),
+            "solve_ms": round(solve_ms, 2),
+        },
     }

@@ -19,13 +19,32 @@ import pandas as pd
 
 from energy_assets import schema
 from energy_assets.copilot import optimize, whatif
-from energy_assets.copilot.cost import PricedHistory, bills_from_priced, co2_tonnes, month_number, period_agreement, priced_intervals
+from energy_assets.copilot.cost import (
+    PricedHistory,
+    bills_from_priced,
+    co2_tonnes,
+    month_number,
+    period_agreement,
+    priced_intervals,
+)
 from energy_assets.copilot.errors import CopilotInputError, InfeasibleError, TariffError
 from energy_assets.copilot.tariff import PERIODS, Tariff, load_tariff
 
 __all__ = [
-    "CopilotInputError", "InfeasibleError", "PricedHistory", "TariffError", "bill", "day_cost", "load_tariff",
-    "optimize_block", "peak_risk", "power_factor_rule", "prepare_history", "tariff_summary", "whatif_power_factor", "whatif_shift",
+    "CopilotInputError",
+    "InfeasibleError",
+    "PricedHistory",
+    "TariffError",
+    "bill",
+    "day_cost",
+    "load_tariff",
+    "optimize_block",
+    "peak_risk",
+    "power_factor_rule",
+    "prepare_history",
+    "tariff_summary",
+    "whatif_power_factor",
+    "whatif_shift",
 ]
 
 
@@ -52,14 +71,14 @@ def _answer(tariff: Tariff, **body) -> dict:
 def tariff_summary(tariff: Tariff | str | None = None) -> dict:
     """The tariff in force: periods by season and hour, rates, demand charge, power-factor rule, sources."""
     t = _tariff(tariff)
-    periods = {
-        season: [PERIODS[p] for p in t.period_table[i]] for i, season in enumerate(t.seasons)
-    }
+    periods = {season: [PERIODS[p] for p in t.period_table[i]] for i, season in enumerate(t.seasons)}
     return _answer(
         t,
-        seasons={m: s for m, s in sorted(t.season_of_month.items())},
+        seasons=dict(sorted(t.season_of_month.items())),
         period_by_hour=periods,
-        energy_rates={season: dict(zip(PERIODS, map(float, t.rates[i]))) for i, season in enumerate(t.seasons)},
+        energy_rates={
+            season: dict(zip(PERIODS, map(float, t.rates[i]), strict=True)) for i, season in enumerate(t.seasons)
+        },
         demand_charge_per_kw=t.demand_charge_per_kw,
         billing_demand={"ratchet_months": list(t.ratchet_months), "lookback_months": t.lookback_months},
         power_factor=power_factor_rule(t),
@@ -110,10 +129,13 @@ def whatif_shift(
     return _answer(
         t,
         **whatif.shift(
-            _history(history, t), t, days=days,
+            _history(history, t),
+            t,
+            days=days,
             from_window=whatif.parse_window(from_start, from_end, "from_window"),
             to_window=whatif.parse_window(to_start, to_end, "to_window"),
-            energy_kwh=energy_kwh, share=share,
+            energy_kwh=energy_kwh,
+            share=share,
         ),
     )
 
@@ -137,8 +159,14 @@ def whatif_power_factor(
     return _answer(
         t,
         **whatif.power_factor(
-            _history(history, t), t, months=months, bank_kvar=bank_kvar, target_pf_pct=target_pf_pct,
-            switching=switching, cost_per_kvar=cost_per_kvar, bank_sizes_kvar=bank_sizes_kvar,
+            _history(history, t),
+            t,
+            months=months,
+            bank_kvar=bank_kvar,
+            target_pf_pct=target_pf_pct,
+            switching=switching,
+            cost_per_kvar=cost_per_kvar,
+            bank_sizes_kvar=bank_sizes_kvar,
         ),
     )
 
@@ -198,8 +226,15 @@ def optimize_block(
     return _answer(
         t,
         **optimize.schedule_block(
-            baseline, t, energy_kwh=energy_kwh, duration_minutes=duration_minutes, power_limit_kw=power_limit_kw,
-            window=window, peak_cap_kw=peak_cap_kw, billing_demand_kw=billing_demand_kw, constant_power=constant_power,
+            baseline,
+            t,
+            energy_kwh=energy_kwh,
+            duration_minutes=duration_minutes,
+            power_limit_kw=power_limit_kw,
+            window=window,
+            peak_cap_kw=peak_cap_kw,
+            billing_demand_kw=billing_demand_kw,
+            constant_power=constant_power,
         ),
     )
 

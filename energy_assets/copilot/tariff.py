@@ -132,10 +132,14 @@ def _pf_window(raw, path: str, *, discount: bool) -> PowerFactorWindow:
     if start == end:
         raise TariffError(f"{path}.window_hours", "start and end are the same hour")
     reference = _number(_get(raw, "reference_pct", path), f"{path}.reference_pct", maximum=100)
-    floor = _number(_get(raw, "surcharge_floor_pct", path), f"{path}.surcharge_floor_pct", strict=False, maximum=reference)
+    floor = _number(
+        _get(raw, "surcharge_floor_pct", path), f"{path}.surcharge_floor_pct", strict=False, maximum=reference
+    )
     ceiling = None
     if discount and "discount_ceiling_pct" in raw:
-        ceiling = _number(raw["discount_ceiling_pct"], f"{path}.discount_ceiling_pct", minimum=reference, strict=False, maximum=100)
+        ceiling = _number(
+            raw["discount_ceiling_pct"], f"{path}.discount_ceiling_pct", minimum=reference, strict=False, maximum=100
+        )
     return PowerFactorWindow(start, end, reference, floor, ceiling)
 
 
@@ -200,16 +204,26 @@ def parse_tariff(raw, *, path: str = "<memory>", digest: str = "") -> Tariff:
     billing = _get(raw, "billing_demand", "")
     minutes = _get(billing, "demand_interval_minutes", "billing_demand")
     if minutes != schema.INTERVAL / pd.Timedelta(minutes=1):
-        raise TariffError("billing_demand.demand_interval_minutes", f"{minutes!r}: readings are 15-minute intervals, so only 15 is supported")
+        raise TariffError(
+            "billing_demand.demand_interval_minutes",
+            f"{minutes!r}: readings are 15-minute intervals, so only 15 is supported",
+        )
     ratchet = _get(billing, "ratchet_months", "billing_demand")
-    if not isinstance(ratchet, list) or any(isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 12 for m in ratchet):
+    if not isinstance(ratchet, list) or any(
+        isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 12 for m in ratchet
+    ):
         raise TariffError("billing_demand.ratchet_months", f"expected a list of months 1..12, got {ratchet!r}")
     lookback = _get(billing, "lookback_months", "billing_demand")
     if isinstance(lookback, bool) or not isinstance(lookback, int) or not 1 <= lookback <= 24:
         raise TariffError("billing_demand.lookback_months", f"expected 1..24 months, got {lookback!r}")
 
     pf = _get(raw, "power_factor", "")
-    share = _number(_get(pf, "share_of_demand_charge_per_point", "power_factor"), "power_factor.share_of_demand_charge_per_point", strict=False, maximum=1)
+    share = _number(
+        _get(pf, "share_of_demand_charge_per_point", "power_factor"),
+        "power_factor.share_of_demand_charge_per_point",
+        strict=False,
+        maximum=1,
+    )
     lagging = _pf_window(_get(pf, "lagging", "power_factor"), "power_factor.lagging", discount=True)
     leading = _pf_window(_get(pf, "leading", "power_factor"), "power_factor.leading", discount=False)
 
@@ -227,12 +241,26 @@ def parse_tariff(raw, *, path: str = "<memory>", digest: str = "") -> Tariff:
             _get(source, key, f"sources.{name}")
 
     return Tariff(
-        id=str(raw["id"]), version=str(raw["version"]), name=str(raw["name"]), currency=str(raw["currency"]),
-        effective_from=str(raw["effective_from"]), season_of_month=season_of_month, period_table=table,
-        seasons=seasons, rates=rates, demand_charge_per_kw=demand, ratchet_months=tuple(ratchet),
-        lookback_months=lookback, pf_share_per_point=share, lagging=lagging, leading=leading,
-        emission_tco2_per_mwh=factor, load_type_of_period={str(k): str(v) for k, v in load_types.items()},
-        sources=sources, path=path, digest=digest,
+        id=str(raw["id"]),
+        version=str(raw["version"]),
+        name=str(raw["name"]),
+        currency=str(raw["currency"]),
+        effective_from=str(raw["effective_from"]),
+        season_of_month=season_of_month,
+        period_table=table,
+        seasons=seasons,
+        rates=rates,
+        demand_charge_per_kw=demand,
+        ratchet_months=tuple(ratchet),
+        lookback_months=lookback,
+        pf_share_per_point=share,
+        lagging=lagging,
+        leading=leading,
+        emission_tco2_per_mwh=factor,
+        load_type_of_period={str(k): str(v) for k, v in load_types.items()},
+        sources=sources,
+        path=path,
+        digest=digest,
     )
 
 

@@ -15,7 +15,15 @@ import pandas as pd
 
 from energy_assets import schema
 from energy_assets.copilot.cost import (
-    LAGGING, LEADING, MonthBill, PricedHistory, bills_from_priced, co2_tonnes, month_number, priced_intervals, rebill_demand,
+    LAGGING,
+    LEADING,
+    MonthBill,
+    PricedHistory,
+    bills_from_priced,
+    co2_tonnes,
+    month_number,
+    priced_intervals,
+    rebill_demand,
 )
 from energy_assets.copilot.errors import CopilotInputError, InfeasibleError, number
 from energy_assets.copilot.tariff import INTERVAL_HOURS, Tariff
@@ -79,7 +87,9 @@ def parse_days(days, history: PricedHistory, field: str = "days") -> list[pd.Tim
         except (ValueError, TypeError) as error:
             raise CopilotInputError(field, f"{value!r} is not a date YYYY-MM-DD") from error
         if day not in known:
-            raise CopilotInputError(field, f"{day.date()} has no readings (have {known.min().date()} .. {known.max().date()})")
+            raise CopilotInputError(
+                field, f"{day.date()} has no readings (have {known.min().date()} .. {known.max().date()})"
+            )
         if day in parsed:
             raise CopilotInputError(field, f"{day.date()} is named twice")
         parsed.append(day)
@@ -106,7 +116,9 @@ def affected_months(history: PricedHistory, tariff: Tariff, months: set[str]) ->
     return sorted(out)
 
 
-def bill_both(history: PricedHistory, tariff: Tariff, changed: list[str], months: list[str], scenario: pd.DataFrame) -> dict:
+def bill_both(
+    history: PricedHistory, tariff: Tariff, changed: list[str], months: list[str], scenario: pd.DataFrame
+) -> dict:
     """Bills of `months` before and after a scenario that changed the rows of `changed` (given as `scenario`).
 
     The changed months are billed from their new rows; the other months only see the changed
@@ -198,14 +210,30 @@ def shift(
         if len(source) != len(from_window.slots) or len(target) != len(to_window.slots):
             raise CopilotInputError("days", f"{day.date()} lacks readings in the windows")
         available = float(original[source].sum())
-        moved = available * share if share is not None else float(energy_kwh)
+        if share is not None:
+            moved = available * share
+        else:
+            assert energy_kwh is not None  # share defaults to 1.0 when energy_kwh is not given
+            moved = float(energy_kwh)
         if moved > available + 1e-9:
-            raise InfeasibleError("energy_kwh", f"{day.date()}: from_window {from_window.label()} used only {available:.2f} kWh, cannot move {moved:.2f}")
+            raise InfeasibleError(
+                "energy_kwh",
+                (
+                    f"{day.date()}: from_window {from_window.label()} used only {available:.2f} kWh, cannot move "
+                    f"{moved:.2f}"
+                ),
+            )
         factor = 1.0 - (moved / available if available > 0 else 0.0)
         usage[source] *= factor
         usage[target] += moved / len(target)
         if usage[target].max() > MAX_INTERVAL_KWH:
-            raise InfeasibleError("to_window", f"{day.date()}: an interval would use {usage[target].max():.1f} kWh, above the {MAX_INTERVAL_KWH:.0f} kWh a 15-minute reading can hold")
+            raise InfeasibleError(
+                "to_window",
+                (
+                    f"{day.date()}: an interval would use {usage[target].max():.1f} kWh, above the "
+                    f"{MAX_INTERVAL_KWH:.0f} kWh a 15-minute reading can hold"
+                ),
+            )
         if lag is not None:
             moved_kvarh = lag[source].sum() * (1.0 - factor)
             lag[source] *= factor
@@ -267,11 +295,18 @@ def with_bank(table: pd.DataFrame, bank_kvar: float, switching: str) -> pd.DataF
     return out
 
 
+def _round_pct(value: float | None) -> float | None:
+    """A power factor to two decimals; None (no reactive readings in the month) stays None."""
+    return None if value is None else round(value, 2)
+
+
 def required_bank_kvar(table: pd.DataFrame, tariff: Tariff, months: list[str], target_pf_pct: float) -> float:
     """The smallest automatic bank (kVAr, to 0.1) that lifts every month's lagging power factor to the target.
 
     The lagging power factor only rises with the bank's size, so a bisection finds it."""
-    rows = np.isin(table["month_index"].to_numpy(), [month_number(m) for m in months]) & tariff.lagging.contains(table["hour"].to_numpy())
+    rows = np.isin(table["month_index"].to_numpy(), [month_number(m) for m in months]) & tariff.lagging.contains(
+        table["hour"].to_numpy()
+    )
     codes = pd.factorize(table["month_index"].to_numpy()[rows])[0]
     kwh = np.bincount(codes, weights=table[schema.TARGET].to_numpy()[rows])
     lag = table[LAGGING].to_numpy()[rows]
@@ -339,8 +374,12 @@ def power_factor(
         if sizes:
             fitting = [s for s in sizes if s >= required]
             if not fitting:
-                raise InfeasibleError("bank_sizes_kvar", f"the largest size {sizes[-1]} kVAr is below the {required} kVAr needed for {target_pf_pct} %")
+                raise InfeasibleError(
+                    "bank_sizes_kvar",
+                    f"the largest size {sizes[-1]} kVAr is below the {required} kVAr needed for {target_pf_pct} %",
+                )
             bank_kvar = fitting[0]
+    assert bank_kvar is not None  # given, or sized above from target_pf_pct
     prior = history.prior_peaks(needed)
     banked = with_bank(table, bank_kvar, switching)
     before = {b.month: b for b in bills_from_priced(table, tariff, needed, prior)}
@@ -348,7 +387,9 @@ def power_factor(
     labels = table["month"].astype(str).to_numpy()
     reactive = {
         (m, column, when): round(float(frame[column].to_numpy()[labels == m].sum()), 2)
-        for m in needed for column in (LAGGING, LEADING) for when, frame in (("before", table), ("after", banked))
+        for m in needed
+        for column in (LAGGING, LEADING)
+        for when, frame in (("before", table), ("after", banked))
     }
     result = compare_bills(before, after)
     saving = -result["delta_total"]["total"]
@@ -365,10 +406,10 @@ def power_factor(
         },
         "pf": {
             m: {
-                "lagging_pf_pct_before": round(before[m].lagging_pf_pct, 2),
-                "lagging_pf_pct_after": round(after[m].lagging_pf_pct, 2),
-                "leading_pf_pct_before": round(before[m].leading_pf_pct, 2),
-                "leading_pf_pct_after": round(after[m].leading_pf_pct, 2),
+                "lagging_pf_pct_before": _round_pct(before[m].lagging_pf_pct),
+                "lagging_pf_pct_after": _round_pct(after[m].lagging_pf_pct),
+                "leading_pf_pct_before": _round_pct(before[m].leading_pf_pct),
+                "leading_pf_pct_after": _round_pct(after[m].leading_pf_pct),
                 "pf_adjustment_before": round(before[m].pf_adjustment, 2),
                 "pf_adjustment_after": round(after[m].pf_adjustment, 2),
                 "lagging_kvarh_before": reactive[(m, LAGGING, "before")],
@@ -383,7 +424,9 @@ def power_factor(
         "saving_per_year": round(per_year, 2),
         "capital_cost": None if capital is None else round(capital, 2),
         "payback_years": (round(capital / per_year, 2) if capital is not None and per_year > 0 else None),
-        "payback_note": None if cost_per_kvar is not None else "give cost_per_kvar (your installed cost per kVAr) for the payback",
+        "payback_note": None
+        if cost_per_kvar is not None
+        else "give cost_per_kvar (your installed cost per kVAr) for the payback",
     }
 
 
@@ -405,7 +448,10 @@ def quantile_frame(forecast: pd.DataFrame, field: str = "forecast") -> pd.DataFr
     crossing = np.diff(values, axis=1) < -1e-9
     if crossing.any():
         row, col = np.argwhere(crossing)[0]
-        raise CopilotInputError(f"{field}.{QUANTILE_COLUMNS[col + 1]}", f"row {row}: below {QUANTILE_COLUMNS[col]} (quantiles must not cross)")
+        raise CopilotInputError(
+            f"{field}.{QUANTILE_COLUMNS[col + 1]}",
+            f"row {row}: below {QUANTILE_COLUMNS[col]} (quantiles must not cross)",
+        )
     timestamps = pd.to_datetime(forecast[schema.TIMESTAMP], errors="coerce")
     if timestamps.isna().any() or (timestamps.dt.floor(SLOT) != timestamps).any() or timestamps.duplicated().any():
         raise CopilotInputError(f"{field}.{schema.TIMESTAMP}", "timestamps must be unique and on the 15-minute grid")
@@ -433,7 +479,9 @@ def exceedance(quantiles: np.ndarray, threshold: np.ndarray | float) -> tuple[np
             probability[i], bound[i] = 1 - QUANTILE_LEVELS[-1], 1
         else:
             lo, hi = quantiles[i, j - 1], quantiles[i, j]
-            cdf = QUANTILE_LEVELS[j - 1] + (QUANTILE_LEVELS[j] - QUANTILE_LEVELS[j - 1]) * (threshold[i] - lo) / (hi - lo)
+            cdf = QUANTILE_LEVELS[j - 1] + (QUANTILE_LEVELS[j] - QUANTILE_LEVELS[j - 1]) * (threshold[i] - lo) / (
+                hi - lo
+            )
             probability[i] = 1 - cdf
     return probability, bound
 
@@ -457,7 +505,7 @@ def peak_cap(forecast: pd.DataFrame, cap_kw: float) -> dict:
                 "p_exceed": round(float(p), 4),
                 "bound": {-1: "at_least", 0: None, 1: "at_most"}[int(b)],
             }
-            for ts, p50, p, b in zip(frame[schema.TIMESTAMP], frame["p50"], probability, bound)
+            for ts, p50, p, b in zip(frame[schema.TIMESTAMP], frame["p50"], probability, bound, strict=True)
         ],
         "max_p_exceed": round(float(probability[worst]), 4),
         "max_at": pd.Timestamp(frame[schema.TIMESTAMP].iloc[worst]).isoformat(),

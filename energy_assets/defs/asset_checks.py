@@ -1,6 +1,5 @@
 """Asset checks. The blocking ones stop every downstream asset of a run when clean data is wrong."""
 
-
 import dagster as dg
 import numpy as np
 import pandas as pd
@@ -42,14 +41,18 @@ def check_no_nulls(clean_readings: pd.DataFrame) -> dg.AssetCheckResult:
     return _result([f"{col}: {int(n)} nulls" for col, n in nulls.items() if n], rows=len(clean_readings))
 
 
-@_blocking("check_ranges", "Values inside the schema's ranges (power factors 0-100, energies >= 0) and NSM on the 900 s grid.")
+@_blocking(
+    "check_ranges", "Values inside the schema's ranges (power factors 0-100, energies >= 0) and NSM on the 900 s grid."
+)
 def check_ranges(clean_readings: pd.DataFrame) -> dg.AssetCheckResult:
     problems = []
     for name, field in schema.NUMERIC.items():
         values = clean_readings[name]
         bad = values[(values < field.minimum) | (values > field.maximum)]
         if len(bad):
-            problems.append(f"{name}: {len(bad)} values outside [{field.minimum:g}, {field.maximum:g}], e.g. {bad.iloc[0]}")
+            problems.append(
+                f"{name}: {len(bad)} values outside [{field.minimum:g}, {field.maximum:g}], e.g. {bad.iloc[0]}"
+            )
     off_grid = int((clean_readings["nsm"] % schema.NSM_STEP_SECONDS != 0).sum())
     if off_grid:
         problems.append(f"nsm: {off_grid} values off the {schema.NSM_STEP_SECONDS} s grid")
@@ -61,7 +64,8 @@ class ContinuityConfig(dg.Config):
         default=continuity.MAX_MISSING_SHARE, description="Largest share of a month's intervals that may be missing."
     )
     max_gap_hours: float = Field(
-        default=continuity.MAX_GAP / pd.Timedelta(hours=1), description="Longest gap (hours) allowed between two readings."
+        default=continuity.MAX_GAP / pd.Timedelta(hours=1),
+        description="Longest gap (hours) allowed between two readings.",
     )
 
 
@@ -87,7 +91,10 @@ def check_continuity(config: ContinuityConfig, clean_readings: pd.DataFrame) -> 
     )
 
 
-@dg.asset_check(asset=clean_readings, description="Lists every gap in the 15-minute series (a warning: gaps within limits do not block).")
+@dg.asset_check(
+    asset=clean_readings,
+    description="Lists every gap in the 15-minute series (a warning: gaps within limits do not block).",
+)
 def check_gaps(clean_readings: pd.DataFrame) -> dg.AssetCheckResult:
     ts = clean_readings[schema.TIMESTAMP]
     gaps = continuity.gaps_between(ts)
@@ -129,7 +136,10 @@ def check_day_of_week_consistent(clean_readings: pd.DataFrame) -> dg.AssetCheckR
     for name in ("day_of_week", "week_status", "nsm"):
         wrong = np.flatnonzero(clean_readings[name].to_numpy() != expected[name].to_numpy())
         problems += [
-            f"{clean_readings[schema.TIMESTAMP].iloc[i]}: {name}={clean_readings[name].iloc[i]!r}, expected {expected[name].iloc[i]!r}"
+            (
+                f"{clean_readings[schema.TIMESTAMP].iloc[i]}: {name}={clean_readings[name].iloc[i]!r}, expected "
+                f"{expected[name].iloc[i]!r}"
+            )
             for i in wrong[:MAX_LISTED]
         ]
     return _result(problems)

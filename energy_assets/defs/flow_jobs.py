@@ -25,7 +25,9 @@ simulate_drift = dg.define_asset_job(
 # reproduction registers versions for comparison but can never move the champion alias.
 verify_models = dg.define_asset_job(
     "verify_models",
-    selection=(dg.AssetSelection.groups("features") | dg.AssetSelection.assets("usage_estimator", "day_ahead_forecaster")).without_checks(),
+    selection=(
+        dg.AssetSelection.groups("features") | dg.AssetSelection.assets("usage_estimator", "day_ahead_forecaster")
+    ).without_checks(),
     partitions_def=monthly_partitions,
     hooks={end_mlflow_on_run_finished},
     description="Rebuilds both models from the stored clean readings, to compare with the registered champions.",

@@ -105,7 +105,9 @@ def combined_attrs(parts: dict[str, pd.DataFrame]) -> dict:
     return {DATA_VERSION: version, "data_versions": versions}
 
 
-@dg.resource(config_schema=CONFIG_SCHEMA, description="dagster-mlflow's tracking run, with the experiment kept under ENERGY_HOME")
+@dg.resource(
+    config_schema=CONFIG_SCHEMA, description="dagster-mlflow's tracking run, with the experiment kept under ENERGY_HOME"
+)
 def mlflow_tracking(context) -> MlFlow:
     """dagster-mlflow's `mlflow_tracking`, on the store the settings name when the run starts.
 
@@ -138,8 +140,11 @@ def child_run(tracking: MlFlow, run_name: str, tags: dict[str, str]):
     # tracking server rejects a None tag (a SQL store silently dropped the nesting).
     active = mlflow.active_run()
     parent = tracking.mlflow_run_id or (active.info.run_id if active else tracking._get_current_run_id())
+    experiment = tracking.experiment
+    if experiment is None:  # dagster-mlflow looks it up right after mlflow.set_experiment created it
+        raise dg.Failure(f"MLflow experiment {tracking.experiment_name!r} is missing from {mlflow.get_tracking_uri()}")
     run = client.create_run(
-        experiment_id=tracking.experiment.experiment_id,
+        experiment_id=experiment.experiment_id,
         run_name=run_name,
         tags={**({MLFLOW_PARENT_RUN_ID: parent} if parent else {}), **tags},
     )

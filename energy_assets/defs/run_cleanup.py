@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from pathlib import Path
 
 import dagster as dg
 import mlflow
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 def _process_start(pid: int) -> str:
     """The process's start time from /proc (field 22 of stat); empty where /proc is not available."""
     try:
-        stat = open(f"/proc/{pid}/stat").read()
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return ""
     return stat.rsplit(")", 1)[1].split()[19]
@@ -84,10 +85,16 @@ def close_orphaned_runs(instance: dg.DagsterInstance, logger: logging.Logger | N
         pid = int(run.tags.get(PID_TAG, "0"))
         if not pid or process_alive(pid, run.tags.get(PROCESS_START_TAG, "")):
             continue
-        message = f"The process that ran this run in-process (pid {pid} on {run.tags[HOST_TAG]}) is gone; marking the run failed."
+        message = (
+            f"The process that ran this run in-process (pid {pid} on {run.tags[HOST_TAG]}) is gone; marking the run "
+            "failed."
+        )
         instance.report_engine_event(message, run)
         instance.report_run_failed(run, message)
         ended = end_mlflow_runs(run.run_id, RunStatus.to_string(RunStatus.KILLED))
-        logger.warning(f"closed orphaned Dagster run {run.run_id} ({run.job_name}, pid {pid} gone); MLflow runs ended KILLED: {ended or 'none'}")
+        logger.warning(
+            f"closed orphaned Dagster run {run.run_id} ({run.job_name}, pid {pid} gone); MLflow runs ended "
+            f"KILLED: {ended or 'none'}"
+        )
         closed.append(run.run_id)
     return closed

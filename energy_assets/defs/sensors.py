@@ -39,7 +39,11 @@ def _area_state(previous: dict[str, dict]) -> dict[str, dict]:
         stat = path.stat()
         known = previous.get(path.name, {})
         same = known.get("size") == stat.st_size and known.get("mtime_ns") == stat.st_mtime_ns
-        state[path.name] = {"md5": known["md5"] if same else reader.file_md5(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+        state[path.name] = {
+            "md5": known["md5"] if same else reader.file_md5(path),
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+        }
     return state
 
 
@@ -70,7 +74,9 @@ def raw_area_exports(context: dg.SensorEvaluationContext):
     current = _area_state(previous)
     ingested = _last_ingested_version(context.instance)
     if ingested is None:
-        return dg.SkipReason("raw_readings was never materialized here: `make pipeline` or the ingest flow builds the first state")
+        return dg.SkipReason(
+            "raw_readings was never materialized here: `make pipeline` or the ingest flow builds the first state"
+        )
     files = [get_settings().raw_area / name for name in current]
     if files and reader.source_version(files) == ingested:
         # Already ingested as it is: the state `make pipeline` built, or an export the ingest flow added.
@@ -87,7 +93,9 @@ def raw_area_exports(context: dg.SensorEvaluationContext):
         context.log.error(f"cannot read {changed}: {error}")
         return dg.SensorResult(skip_reason=f"unreadable export {changed}: {error}", cursor=json.dumps(current))
     if not months:
-        return dg.SensorResult(skip_reason=f"{changed}: no clean reading, nothing to ingest", cursor=json.dumps(current))
+        return dg.SensorResult(
+            skip_reason=f"{changed}: no clean reading, nothing to ingest", cursor=json.dumps(current)
+        )
     known = list(context.instance.get_dynamic_partitions(MONTHS))
     new = [m for m in months if m not in known]
     order = [m for m in known + new if m in set(months)]
@@ -122,7 +130,10 @@ def _mlflow_runs_of(run_status: dg.DagsterRunStatus, mlflow_status: str, adjecti
         run_status=run_status,
         default_status=dg.DefaultSensorStatus.RUNNING,
         minimum_interval_seconds=10,
-        description=f"Ends the MLflow runs a {adjective} Dagster run left RUNNING (e.g. its worker was killed) as {mlflow_status}.",
+        description=(
+            f"Ends the MLflow runs a {adjective} Dagster run left RUNNING (e.g. its worker was killed) as "
+            f"{mlflow_status}."
+        ),
     )
     def _sensor(context: dg.RunStatusSensorContext):
         ended = end_mlflow_runs(context.dagster_run.run_id, mlflow_status)

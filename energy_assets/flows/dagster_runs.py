@@ -99,7 +99,9 @@ class DagsterRun:
         for entry in reversed(self.materializations.get(asset, [])):
             if partition is None or entry["partition"] == partition:
                 return entry["metadata"]
-        raise KeyError(f"run {self.run_id} did not materialize {asset}" + (f" partition {partition}" if partition else ""))
+        raise KeyError(
+            f"run {self.run_id} did not materialize {asset}" + (f" partition {partition}" if partition else "")
+        )
 
 
 def ui_base_url() -> str:
@@ -158,7 +160,11 @@ def _graphql_client(url: str):
     if not parsed.hostname:
         raise ValueError(f"{DAGSTER_URL_ENV}={url!r} is not a URL like http://127.0.0.1:3000")
     return DagsterGraphQLClient(
-        parsed.hostname, port_number=parsed.port, use_https=parsed.scheme == "https", path_prefix=parsed.path.rstrip("/"), timeout=60
+        parsed.hostname,
+        port_number=parsed.port,
+        use_https=parsed.scheme == "https",
+        path_prefix=parsed.path.rstrip("/"),
+        timeout=60,
     )
 
 
@@ -169,7 +175,13 @@ def _transport_guard(call, url: str):
 
     # Connection-level failures anywhere in the cause chain; a GraphQL error answered by the
     # server (TransportQueryError) is a real outcome and is not among them.
-    transport = (requests.exceptions.RequestException, TransportServerError, TransportConnectionFailed, TransportClosed, ConnectionError)
+    transport = (
+        requests.exceptions.RequestException,
+        TransportServerError,
+        TransportConnectionFailed,
+        TransportClosed,
+        ConnectionError,
+    )
     try:
         return call()
     except (DagsterGraphQLClientError, *transport) as error:
@@ -188,7 +200,11 @@ def _launch_on_webserver(url: str, job_name: str, run_config: dict, tags: dict[s
     selection = list(defs.resolve_job_def(job_name).asset_layer.executable_asset_keys)
     run_id = _transport_guard(
         lambda: client.submit_job_execution(
-            job_name, repository_location_name=LOCATION_NAME, run_config=run_config, tags=tags, asset_selection=selection
+            job_name,
+            repository_location_name=LOCATION_NAME,
+            run_config=run_config,
+            tags=tags,
+            asset_selection=selection,
         ),
         url,
     )
@@ -198,7 +214,9 @@ def _launch_on_webserver(url: str, job_name: str, run_config: dict, tags: dict[s
         if status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
             return run_id
         time.sleep(1.0)
-    raise TimeoutError(f"Dagster run {run_id} ({job_name}) still running after {RUN_TIMEOUT_SECONDS:.0f} s: {run_url(run_id)}")
+    raise TimeoutError(
+        f"Dagster run {run_id} ({job_name}) still running after {RUN_TIMEOUT_SECONDS:.0f} s: {run_url(run_id)}"
+    )
 
 
 def outcome(run_id: str, dagster_instance: dg.DagsterInstance | None = None) -> DagsterRun:
@@ -206,14 +224,16 @@ def outcome(run_id: str, dagster_instance: dg.DagsterInstance | None = None) -> 
     dagster_instance = dagster_instance or instance()
     record = dagster_instance.get_run_by_id(run_id)
     if record is None:
-        raise LookupError(f"Dagster run {run_id} is not in the instance at {energy_settings.get_settings().dagster_home}")
+        raise LookupError(
+            f"Dagster run {run_id} is not in the instance at {energy_settings.get_settings().dagster_home}"
+        )
     run = DagsterRun(run_id=run_id, job_name=record.job_name, status=record.status.value)
     for entry in dagster_instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None:
             continue
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.event_specific_data
+            evaluation = event.asset_check_evaluation_data
             run.checks.append(
                 CheckOutcome(
                     asset=evaluation.asset_key.to_user_string(),
@@ -227,9 +247,12 @@ def outcome(run_id: str, dagster_instance: dg.DagsterInstance | None = None) -> 
         elif event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
             materialization = event.step_materialization_data.materialization
             run.materializations.setdefault(materialization.asset_key.to_user_string(), []).append(
-                {"partition": materialization.partition, "metadata": {k: v.value for k, v in materialization.metadata.items()}}
+                {
+                    "partition": materialization.partition,
+                    "metadata": {k: v.value for k, v in materialization.metadata.items()},
+                }
             )
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
-            error = event.event_specific_data.error
+            error = event.step_failure_data.error
             run.step_errors.append(f"step {event.step_key}: {error.message.strip() if error else 'failed'}")
     return run

@@ -51,7 +51,9 @@ def dvc_root(area: Path) -> Path:
     for folder in (area, *area.parents):
         if (folder / ".dvc").is_dir():
             return folder
-    raise FileNotFoundError(f"raw area {area} (from ENERGY_RAW_CSV) is not inside a DVC project: no .dvc folder above it")
+    raise FileNotFoundError(
+        f"raw area {area} (from ENERGY_RAW_CSV) is not inside a DVC project: no .dvc folder above it"
+    )
 
 
 def _dvc(root: Path, *args: str) -> str:
@@ -72,7 +74,9 @@ def version_export(export: Path) -> tuple[Path, str]:
     target = export if export.resolve().parent == area.resolve() else area / export.name
     if target != export:
         if target.exists() and file_md5(target) != file_md5(export):
-            raise FileExistsError(f"{target} already exists with other content: rename the export {export} before ingesting it")
+            raise FileExistsError(
+                f"{target} already exists with other content: rename the export {export} before ingesting it"
+            )
         shutil.copyfile(export, target)
     root = dvc_root(area)
     relative = str(target.resolve().relative_to(root.resolve()))
@@ -129,7 +133,9 @@ def ingest(export: str) -> IngestOutcome:
         else:
             path = Path(export)
             if not path.is_file():
-                raise FileNotFoundError(f"export {export!r} is neither a CSV file nor a month YYYY-MM (flow parameter 'export')")
+                raise FileNotFoundError(
+                    f"export {export!r} is neither a CSV file nor a month YYYY-MM (flow parameter 'export')"
+                )
             validated = validate(read_export(path))
             months = sorted(month_of(validated.clean["timestamp"]).unique())
             if not months:
@@ -140,11 +146,21 @@ def ingest(export: str) -> IngestOutcome:
         months = sorted(set(months) | set(unbuilt_months(area, instance)))
         tags = dagster_runs.month_tags(months, instance)
         run = require_success(run_dagster_job(JOB, {"ops": {"raw_readings": {"config": {"path": str(area)}}}}, tags))
-        source_counts = {k: int(v) for k, v in run.metadata_of("rejected_readings").items() if k in ("raw_rows", "clean_rows", "rejected_rows", "exact_duplicates_dropped")}
+        source_counts = {
+            k: int(v)
+            for k, v in run.metadata_of("rejected_readings").items()
+            if k in ("raw_rows", "clean_rows", "rejected_rows", "exact_duplicates_dropped")
+        }
         per_month = dict(run.metadata_of("clean_readings")["rows_per_month"])
         outcome = IngestOutcome(
-            run_id=run.run_id, run_url=run.url, months=months, export=export, dvc_md5=md5,
-            export_counts=counts, source_counts=source_counts, clean_rows_per_month={m: int(per_month.get(m, 0)) for m in months},
+            run_id=run.run_id,
+            run_url=run.url,
+            months=months,
+            export=export,
+            dvc_md5=md5,
+            export_counts=counts,
+            source_counts=source_counts,
+            clean_rows_per_month={m: int(per_month.get(m, 0)) for m in months},
         )
     except Exception as error:
         notify_failure("ingest", error)

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 from prefect import flow
 
 from energy_assets.flows import dagster_runs
-from energy_assets.monitoring.drift import DriftThresholds
 from energy_assets.flows.retrain import RetrainOutcome, retrain
 from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
+from energy_assets.monitoring.drift import DriftThresholds
 
 JOB = "monitor_drift"
 CRON = "0 9 * * 1"  # Mondays 09:00
@@ -54,7 +54,9 @@ def monitor_drift(
             raise ValueError("no month partition is registered yet: ingest an export first (flow 'ingest')")
         month = month or max(months)
         if month not in months:
-            raise ValueError(f"month {month!r} (flow parameter 'month') is not a clean_readings partition; known: {months}")
+            raise ValueError(
+                f"month {month!r} (flow parameter 'month') is not a clean_readings partition; known: {months}"
+            )
         run = require_success(
             run_dagster_job(JOB, {"ops": {"drift_report": {"config": config}}}, dagster_runs.partition_tags([month]))
         )
@@ -66,8 +68,10 @@ def monitor_drift(
             print(f"drift in {month}: starting the retrain flow")
             lines += ["", f"**Drift found in {month}: the `retrain` flow was started.**"]
             retrained = retrain(estimator=retrain_estimator, forecaster=retrain_forecaster)
-            lines += [f"Retrain: Dagster run [`{retrained.run_id}`]({retrained.run_url}); "
-                      + ", ".join(f"{d.asset} {d.decision}" for d in retrained.decisions.values())]
+            lines += [
+                f"Retrain: Dagster run [`{retrained.run_id}`]({retrained.run_url}); "
+                + ", ".join(f"{d.asset} {d.decision}" for d in retrained.decisions.values())
+            ]
         elif drifted:
             lines += ["", f"**Drift found in {month}**; retraining is switched off for this run."]
         else:

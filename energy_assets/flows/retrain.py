@@ -69,10 +69,11 @@ def decision_markdown(run: dagster_runs.DagsterRun, decisions: dict[str, GateOut
         "| model asset | decision | candidate | candidate holdout RMSE | against | its RMSE |",
         "|---|---|---|---:|---|---:|",
     ]
-    for d in decisions.values():
-        lines.append(
-            f"| {d.asset} | **{d.decision}** | v{d.candidate_version} | {d.candidate_rmse:.4f} | {d.reference} | {d.reference_rmse:.4f} |"
-        )
+    lines.extend(
+        f"| {d.asset} | **{d.decision}** | v{d.candidate_version} | {d.candidate_rmse:.4f} | "
+        f"{d.reference} | {d.reference_rmse:.4f} |"
+        for d in decisions.values()
+    )
     return "\n".join(lines)
 
 
@@ -96,7 +97,10 @@ def retrain(estimator: dict | None = None, forecaster: dict | None = None) -> Re
         raise
     publish("retrain-decision", decision_markdown(run, decisions), "promoted or kept, with both scores")
     for d in decisions.values():
-        print(f"{d.asset}: {d.decision} (v{d.candidate_version} {d.candidate_rmse:.4f} vs {d.reference} {d.reference_rmse:.4f})")
+        print(
+            f"{d.asset}: {d.decision} (v{d.candidate_version} {d.candidate_rmse:.4f} vs {d.reference} "
+            f"{d.reference_rmse:.4f})"
+        )
     return RetrainOutcome(run_id=run.run_id, run_url=run.url, decisions=decisions)
 
 

@@ -34,7 +34,9 @@ def wait_for_api(url: str, timeout: float = WAIT_SECONDS) -> None:
         except OSError:
             pass
         if time.monotonic() > deadline:
-            raise SystemExit(f"Prefect API {url} (PREFECT_API_URL) not reachable after {timeout:.0f} s: start it with `make run`")
+            raise SystemExit(
+                f"Prefect API {url} (PREFECT_API_URL) not reachable after {timeout:.0f} s: start it with `make run`"
+            )
         time.sleep(1)
 
 

@@ -31,7 +31,9 @@ class SimulationOutcome:
     month: str
     run_id: str
     run_url: str
-    evidence: dict  # scenario -> {expected_drift, models_must_notice, detected, detected_by_models, as_expected, reasons}
+    evidence: (
+        dict  # scenario -> {expected_drift, models_must_notice, detected, detected_by_models, as_expected, reasons}
+    )
     thresholds: dict  # the configured thresholds and each model's RMSE limit on the month
 
 
@@ -45,19 +47,35 @@ def simulate_drift(month: str = DEFAULT_MONTH, thresholds: dict | None = None) -
         evidence, limits = dict(metadata["evidence"]), dict(metadata["thresholds"])
         rows = [
             f"| {name} | {'yes' if e['expected_drift'] else 'no'} | {'yes' if e['detected'] else 'no'} | "
-            f"{', '.join(e['detected_by_models']) or '-'} | {'✅' if e['as_expected'] else '❌'} | {'; '.join(e['reasons'][:4])} |"
+            f"{', '.join(e['detected_by_models']) or '-'} | {'✅' if e['as_expected'] else '❌'} | "
+            f"{'; '.join(e['reasons'][:4])} |"
             for name, e in evidence.items()
         ]
         markdown = "\n".join(
-            [f"### Drift simulation on {month}", "", run_line(run), "",
-             "| scenario | drift expected | detected | models' error beyond limit | as expected | first reasons |",
-             "|---|---|---|---|---|---|", *rows, "", *thresholds_markdown(limits),
-             "", "<details><summary>full reports</summary>", "", str(metadata["report"]), "", "</details>"]
+            [
+                f"### Drift simulation on {month}",
+                "",
+                run_line(run),
+                "",
+                "| scenario | drift expected | detected | models' error beyond limit | as expected | first reasons |",
+                "|---|---|---|---|---|---|",
+                *rows,
+                "",
+                *thresholds_markdown(limits),
+                "",
+                "<details><summary>full reports</summary>",
+                "",
+                str(metadata["report"]),
+                "",
+                "</details>",
+            ]
         )
         publish("drift-simulation", markdown, "known shifts and whether the monitor detected them")
         wrong = [name for name, e in evidence.items() if not e["as_expected"]]
         if wrong:
-            raise MonitorNotProven(f"simulation on {month}: not as expected for {wrong}: " + str({n: evidence[n] for n in wrong}))
+            raise MonitorNotProven(
+                f"simulation on {month}: not as expected for {wrong}: " + str({n: evidence[n] for n in wrong})
+            )
     except Exception as error:
         notify_failure("simulate_drift", error)
         raise

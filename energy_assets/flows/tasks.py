@@ -32,7 +32,9 @@ def _is_transport_error(task_def, task_run, state) -> bool:
 
 
 @task(retries=TRANSPORT_RETRIES, retry_delay_seconds=RETRY_DELAY_SECONDS, retry_condition_fn=_is_transport_error)
-def run_dagster_job(job_name: str, run_config: dict | None = None, tags: dict[str, str] | None = None) -> dagster_runs.DagsterRun:
+def run_dagster_job(
+    job_name: str, run_config: dict | None = None, tags: dict[str, str] | None = None
+) -> dagster_runs.DagsterRun:
     """Launch the job in the Dagster instance the UI shows, wait for it, and return its outcome."""
     logger = get_run_logger()
     run_id = dagster_runs.launch(job_name, run_config, tags)

@@ -11,6 +11,7 @@ recorded seed: a deliberately changed seed must make the check fail.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import mlflow
 from prefect import flow
@@ -23,8 +24,14 @@ from energy_assets.gating.champion import champion_version
 
 JOB = "verify_models"
 TOLERANCE = 0.001
-MODELS = {"usage_estimator": energy_settings.ESTIMATOR_MODEL_NAME, "day_ahead_forecaster": energy_settings.FORECASTER_MODEL_NAME}
-REPLAYED_PARAMS = {"usage_estimator": ("max_iter", "learning_rate", "seed", "cv_folds"), "day_ahead_forecaster": ("max_iter", "learning_rate", "seed")}
+MODELS = {
+    "usage_estimator": energy_settings.ESTIMATOR_MODEL_NAME,
+    "day_ahead_forecaster": energy_settings.FORECASTER_MODEL_NAME,
+}
+REPLAYED_PARAMS = {
+    "usage_estimator": ("max_iter", "learning_rate", "seed", "cv_folds"),
+    "day_ahead_forecaster": ("max_iter", "learning_rate", "seed"),
+}
 
 
 class NotReproducible(AssertionError):
@@ -71,7 +78,8 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
         instance = dagster_runs.instance()
         data_version = _current_data_version(instance)
         problems: list[str] = []
-        champions, run_config = {}, {"ops": {}}
+        champions = {}
+        run_config: dict[str, dict[str, Any]] = {"ops": {}}
         for asset, name in MODELS.items():
             champion = champion_version(client, name)
             if champion is None:
@@ -80,15 +88,19 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
             champions[asset] = (champion, registered)
             if champion.tags.get(lineage.TAG_DATA_VERSION) != data_version:
                 problems.append(
-                    f"{name} v{champion.version} was trained on data version {champion.tags.get(lineage.TAG_DATA_VERSION)}, "
+                    f"{name} v{champion.version} was trained on data version "
+                    f"{champion.tags.get(lineage.TAG_DATA_VERSION)}, "
                     f"the raw data in place is {data_version}: check out that DVC version first"
                 )
             if champion.tags.get(lineage.TAG_CODE_VERSION) != lineage.code_version():
                 problems.append(
-                    f"{name} v{champion.version} was trained with code version {champion.tags.get(lineage.TAG_CODE_VERSION)}, "
+                    f"{name} v{champion.version} was trained with code version "
+                    f"{champion.tags.get(lineage.TAG_CODE_VERSION)}, "
                     f"the code in place is {lineage.code_version()} (git {champion.tags.get(lineage.TAG_GIT_COMMIT)})"
                 )
-            params = {k: _param(registered.data.params[k]) for k in REPLAYED_PARAMS[asset] if k in registered.data.params}
+            params = {
+                k: _param(registered.data.params[k]) for k in REPLAYED_PARAMS[asset] if k in registered.data.params
+            }
             if seed is not None:
                 params["seed"] = seed
             run_config["ops"][asset] = {"config": params}
@@ -109,8 +121,12 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
             client.set_model_version_tag(MODELS[asset], version, "reproduces", f"v{champion.version}")
             client.set_model_version_tag(MODELS[asset], version, "reproducibility", "passed" if ok else "failed")
         problems += [
-            f"{c.asset} {c.metric}: rebuilt {c.rebuilt:.6f} vs registered {c.registered:.6f} (|Δ| {abs(c.rebuilt - c.registered):.6f} > {TOLERANCE})"
-            for c in comparisons if not c.within
+            (
+                f"{c.asset} {c.metric}: rebuilt {c.rebuilt:.6f} vs registered {c.registered:.6f} (|Δ| "
+                f"{abs(c.rebuilt - c.registered):.6f} > {TOLERANCE})"
+            )
+            for c in comparisons
+            if not c.within
         ]
         lines = [
             f"### Reproducibility: {'**passed**' if not problems else '**FAILED**'}",
@@ -122,7 +138,10 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
             "",
             f"| model | metric | registered | rebuilt | within ±{TOLERANCE} |",
             "|---|---|---:|---:|---|",
-            *[f"| {c.asset} | {c.metric} | {c.registered:.6f} | {c.rebuilt:.6f} | {'yes' if c.within else '**no**'} |" for c in comparisons],
+            *[
+                f"| {c.asset} | {c.metric} | {c.registered:.6f} | {c.rebuilt:.6f} | {'yes' if c.within else '**no**'} |"
+                for c in comparisons
+            ],
         ]
         publish("reproducibility", "\n".join(lines), "rebuilt metrics against the registered champions")
         if problems:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
@@ -78,8 +79,10 @@ def gate_history(client: MlflowClient, model_name: str, limit: int = 20) -> list
     decision as recorded on its tags: its holdout RMSE, what it was compared with and that score,
     and whether it is the champion now. Versions registered before the gate ran carry None."""
     champion = champion_version(client, model_name)
-    versions = client.search_model_versions(f"name = '{model_name}'", max_results=max(limit, 1), order_by=["version_number DESC"])
-    rows = []
+    versions = client.search_model_versions(
+        f"name = '{model_name}'", max_results=max(limit, 1), order_by=["version_number DESC"]
+    )
+    rows: list[dict[str, Any]] = []
     for version in versions:
         tags = version.tags or {}
         rows.append(
@@ -98,7 +101,7 @@ def gate_history(client: MlflowClient, model_name: str, limit: int = 20) -> list
 
 
 def _utc_iso(millis: int | None) -> str | None:
-    return dt.datetime.fromtimestamp(millis / 1000, tz=dt.timezone.utc).isoformat() if millis else None
+    return dt.datetime.fromtimestamp(millis / 1000, tz=dt.UTC).isoformat() if millis else None
 
 
 def _number(text: str | None) -> float | None:

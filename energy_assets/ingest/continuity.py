@@ -34,7 +34,9 @@ class Gap:
         return f"{self.last_before} -> {self.first_after} ({self.missing} intervals missing)"
 
 
-def gaps_between(timestamps: pd.Series, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> list[Gap]:
+def gaps_between(
+    timestamps: pd.Series, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None
+) -> list[Gap]:
     """Every run of missing interval ends from `start` to `end` (default: the first and last present).
 
     With `start` or `end` beyond the data, the missing stretch at that edge counts as a gap too.
@@ -78,7 +80,10 @@ def continuity_problems(
     gaps = gaps_between(timestamps)
     months = missing_per_month(timestamps)
     problems = [
-        f"{row.month}: {row.missing} of {row.expected} intervals missing ({row.missing_share:.2%} > {max_missing_share:.2%})"
+        (
+            f"{row.month}: {row.missing} of {row.expected} intervals missing ({row.missing_share:.2%} > "
+            f"{max_missing_share:.2%})"
+        )
         for row in months.itertuples()
         if row.missing_share > max_missing_share
     ]

@@ -78,7 +78,11 @@ def read_export(path: Path, source_map: SourceMap = UCI, map_key: str = SOURCE_M
     `frame.attrs["file_formatting"]`; cell text is kept exactly as written.
     """
     data = Path(path).read_bytes()
-    formatting = [kind for kind, present in (("BOM", data.startswith(codecs.BOM_UTF8)), ("CRLF line ends", b"\r\n" in data)) if present]
+    formatting = [
+        kind
+        for kind, present in (("BOM", data.startswith(codecs.BOM_UTF8)), ("CRLF line ends", b"\r\n" in data))
+        if present
+    ]
     frame = pd.read_csv(
         io.BytesIO(data),
         dtype=str,
@@ -98,12 +102,15 @@ def read_export(path: Path, source_map: SourceMap = UCI, map_key: str = SOURCE_M
             f"({source_map.origin}), found {found}. Describe the export's headers in a source map "
             f"(config key '{map_key}')"
         )
-    extra = [c for c, name in zip(found, canonical) if name is None]
-    frame.columns = [name or f"extra:{c}" for c, name in zip(found, canonical)]
+    extra = [c for c, name in zip(found, canonical, strict=True) if name is None]
+    frame.columns = [name or f"extra:{c}" for c, name in zip(found, canonical, strict=True)]
     frame = frame[list(RAW_VALUE_COLUMNS)].copy()
     frame.insert(0, SOURCE_LINE, range(2, len(frame) + 2))  # line 1 is the header
     frame.insert(0, SOURCE_FILE, Path(path).name)
-    frame.attrs = {"extra_columns": {Path(path).name: extra} if extra else {}, "file_formatting": {Path(path).name: formatting} if formatting else {}}
+    frame.attrs = {
+        "extra_columns": {Path(path).name: extra} if extra else {},
+        "file_formatting": {Path(path).name: formatting} if formatting else {},
+    }
     return frame
 
 

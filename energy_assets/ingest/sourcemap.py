@@ -26,6 +26,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
@@ -110,7 +111,7 @@ def load_source_map(path: str | Path | None, config_key: str = "ENERGY_SOURCE_MA
     if unknown:
         raise SourceMapError(f"{where}: unknown keys {unknown}; allowed keys are {list(KEYS)}")
 
-    def fail(key: str, message: str):
+    def fail(key: str, message: str) -> NoReturn:
         raise SourceMapError(f"{where}: key '{key}' {message}")
 
     columns = data.get("columns")

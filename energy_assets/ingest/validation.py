@@ -177,7 +177,11 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
     written = raw[schema.TIMESTAMP]
     _add_reason(reasons, dated.isna(), "unparsable timestamp: '", written, "'")
     _add_reason(
-        reasons, dated.notna() & timestamp.isna(), f"unparsable timestamp: no such local time in {source_map.timezone}: '", written, "'"
+        reasons,
+        dated.notna() & timestamp.isna(),
+        f"unparsable timestamp: no such local time in {source_map.timezone}: '",
+        written,
+        "'",
     )
 
     # Numbers, in the export's units and decimal separator, converted to canonical units
@@ -185,7 +189,8 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
     tolerances: dict[str, float] = {}
     for name, spec in schema.NUMERIC.items():
         scale = source_map.scale(name)
-        parsed = _per_value(texts[name], lambda u: _parse_numbers(u, source_map.decimal, name in schema.INTEGER_COLUMNS))
+        integer = name in schema.INTEGER_COLUMNS
+        parsed = _per_value(texts[name], lambda u, integer=integer: _parse_numbers(u, source_map.decimal, integer))
         number = parsed["number"] * scale
         decimals = parsed["decimals"].dropna().to_numpy()
         if name in schema.INTEGER_COLUMNS:
@@ -202,7 +207,8 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
             outside,
             f"out of range: '{name}'=",
             texts[name],
-            f" outside [{spec.minimum:g}, {spec.maximum:g}]" + ("" if scale == 1 else f" {spec.unit} (the export writes {source_map.units[name]})"),
+            f" outside [{spec.minimum:g}, {spec.maximum:g}]"
+            + ("" if scale == 1 else f" {spec.unit} (the export writes {source_map.units[name]})"),
         )
         values[name] = number.where(finite & ~outside)
 
@@ -213,7 +219,8 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
     # Categories: letter case is formatting; anything else outside the domain is rejected
     for name, allowed in schema.CATEGORIES.items():
         text = texts[name]
-        folded = _per_value(text, lambda u: u.str.lower().map({c.lower(): c for c in allowed}))
+        by_lower = {c.lower(): c for c in allowed}
+        folded = _per_value(text, lambda u, by_lower=by_lower: u.str.lower().map(by_lower))
         case_only = folded.notna() & (folded != text)
         _count(normalized, LETTER_CASE, name, case_only.to_numpy())
         _add_reason(reasons, folded.isna(), f"unknown category: '{name}'='", text, f"' (allowed: {list(allowed)})")
@@ -223,11 +230,26 @@ def validate(raw: pd.DataFrame, source_map: SourceMap | None = None) -> Validate
     # day_of_week and week_status name the day the interval belongs to.
     seconds = (timestamp - timestamp.dt.normalize()).dt.total_seconds()
     nsm_mismatch = timestamp.notna() & nsm.notna() & ~off_grid & (seconds != nsm)
-    _add_reason(reasons, nsm_mismatch, "inconsistent nsm: nsm=", texts["nsm"], " but the time of day is ", seconds.astype("Int64"), " s")
+    _add_reason(
+        reasons,
+        nsm_mismatch,
+        "inconsistent nsm: nsm=",
+        texts["nsm"],
+        " but the time of day is ",
+        seconds.astype("Int64"),
+        " s",
+    )
     calendar = schema.calendar_columns(timestamp.fillna(pd.Timestamp("2000-01-01"))).set_index(raw.index)
     for name in ("day_of_week", "week_status"):
         mismatch = timestamp.notna() & values[name].notna() & (calendar[name] != values[name])
-        _add_reason(reasons, mismatch, f"inconsistent day: {name}='", values[name], "' but the interval falls on a ", calendar["day_of_week"])
+        _add_reason(
+            reasons,
+            mismatch,
+            f"inconsistent day: {name}='",
+            values[name],
+            "' but the interval falls on a ",
+            calendar["day_of_week"],
+        )
 
     _physical_consistency(values, tolerances, reasons)
 
@@ -296,10 +318,13 @@ def _physical_consistency(values: dict[str, pd.Series], tolerances: dict[str, fl
         if bad.any():
             implied = _power_factor(p[bad], q[bad])
             messages = [
-                f"inconsistent power triangle: {pf_name}={_fmt(f)} but usage_kwh={_fmt(pp)} and {q_name}={_fmt(qq)} imply "
+                (
+                    f"inconsistent power triangle: {pf_name}={_fmt(f)} but usage_kwh={_fmt(pp)} and "
+                    f"{q_name}={_fmt(qq)} imply "
+                )
                 + (f"{pf_name}={i:.2f}" if np.isfinite(i) else "no defined power factor")
                 + (f" (or usage_kwh={qq * f / np.sqrt(1e4 - f * f):.2f})" if 0 < f < 100 and qq > 0 else "")
-                for f, pp, qq, i in zip(pf[bad], p[bad], q[bad], implied)
+                for f, pp, qq, i in zip(pf[bad], p[bad], q[bad], implied, strict=True)
             ]
             _add_reason(reasons, bad, pd.Series(messages, index=reasons.index[bad]).reindex(reasons.index))
 
@@ -313,9 +338,12 @@ def _physical_consistency(values: dict[str, pd.Series], tolerances: dict[str, fl
     if bad.any():
         factor = sum(schema.EMISSION_FACTOR_KG_PER_KWH) / 2
         messages = [
-            f"inconsistent co2: co2_tco2={c:g} but usage_kwh={_fmt(pp)} at {factor:.4f} kg/kWh implies co2_tco2={pp * factor / 1000:.3f}"
+            (
+                f"inconsistent co2: co2_tco2={c:g} but usage_kwh={_fmt(pp)} at {factor:.4f} kg/kWh implies "
+                f"co2_tco2={pp * factor / 1000:.3f}"
+            )
             + (f" (or usage_kwh={c * 1000 / factor:.2f})" if c > 0 else "")
-            for c, pp in zip(co2[bad], p[bad])
+            for c, pp in zip(co2[bad], p[bad], strict=True)
         ]
         _add_reason(reasons, bad, pd.Series(messages, index=reasons.index[bad]).reindex(reasons.index))
 
@@ -332,20 +360,28 @@ def _resolve_clashes(raw: pd.DataFrame, timestamp: pd.Series, keep: np.ndarray, 
     if not clash.any():
         return
     rows = pd.DataFrame(
-        {"ts": timestamp[clash], "ok": (reasons[clash] == ""), "where": raw[SOURCE_FILE][clash] + " line " + raw[SOURCE_LINE][clash].astype(str)}
+        {
+            "ts": timestamp[clash],
+            "ok": (reasons[clash] == ""),
+            "where": raw[SOURCE_FILE][clash] + " line " + raw[SOURCE_LINE][clash].astype(str),
+        }
     )
     consistent = rows.groupby("ts")["ok"].transform("sum")
     copies = rows.groupby("ts")["ok"].transform("size")
     winner = rows[rows["ok"] & (consistent == 1)].set_index("ts")["where"]
     messages = []
-    for index, ts, ok, n_ok, n in zip(rows.index, rows["ts"], rows["ok"], consistent, copies):
+    for index, ts, ok, n_ok, n in zip(rows.index, rows["ts"], rows["ok"], consistent, copies, strict=True):
         if n_ok == 1 and not ok:
             own = reasons[index]
             rule = "physical consistency" if any(kind in own for kind in PHYSICAL_KINDS) else "validity"
-            messages.append(f"duplicate timestamp with different values: {ts}, decided by {rule}: the consistent copy ({winner[ts]}) is kept")
+            messages.append(
+                f"duplicate timestamp with different values: {ts}, decided by {rule}: the consistent copy "
+                f"({winner[ts]}) is kept"
+            )
         elif n_ok != 1:
             messages.append(
-                f"duplicate timestamp with different values: {ts}, {n} copies and {int(n_ok)} consistent, so no rule decides and every copy is rejected"
+                f"duplicate timestamp with different values: {ts}, {n} copies and {int(n_ok)} consistent, so "
+                "no rule decides and every copy is rejected"
             )
         else:
             messages.append("")

@@ -20,7 +20,13 @@ from energy_assets.training.bands import QUANTILE_COLUMNS, banded_backtest
 LOWER, UPPER = "p025", "p975"
 NOMINAL_OUTSIDE_SHARE = 0.05  # the 95 % band leaves 5 % outside by construction
 ANOMALY_COLUMNS: tuple[str, ...] = (
-    "timestamp", "actual", "predicted", *QUANTILE_COLUMNS, "direction", "excess_kwh", "load_type",
+    "timestamp",
+    "actual",
+    "predicted",
+    *QUANTILE_COLUMNS,
+    "direction",
+    "excess_kwh",
+    "load_type",
 )
 
 
@@ -48,7 +54,9 @@ class AnomalyScan:
             "below_band": len(self.anomalies) - above,
             "share": self.share,
             "expected_share": NOMINAL_OUTSIDE_SHARE,
-            "days_with_anomalies": int(schema.interval_day(self.anomalies["timestamp"]).nunique()) if len(self.anomalies) else 0,
+            "days_with_anomalies": int(schema.interval_day(self.anomalies["timestamp"]).nunique())
+            if len(self.anomalies)
+            else 0,
             "largest_excess_kwh": float(self.anomalies["excess_kwh"].max()) if len(self.anomalies) else 0.0,
         }
 

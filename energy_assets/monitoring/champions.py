@@ -24,7 +24,9 @@ def load_backtest(tracking_uri: str, run_id: str, label: str) -> pd.DataFrame:
     """The holdout backtest (timestamp, actual, predicted, ...) logged with the model of `run_id`."""
     with tempfile.TemporaryDirectory() as folder:
         try:
-            path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=BACKTEST_ARTIFACT, dst_path=folder, tracking_uri=tracking_uri)
+            path = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=BACKTEST_ARTIFACT, dst_path=folder, tracking_uri=tracking_uri
+            )
         except Exception as error:  # MLflow raises several types for a missing artifact
             raise ErrorReferenceError(f"{label}: run {run_id} has no {BACKTEST_ARTIFACT} artifact ({error})") from error
         return pd.read_parquet(Path(path))
@@ -38,6 +40,8 @@ def load_champion(client: mlflow.MlflowClient, name: str) -> ChampionModel | Non
     # Resolve through this client: a `models:/` URI would consult MLflow's process-wide tracking
     # URI, which in a flow started from the command line is not the ENERGY_HOME store.
     source = client.get_model_version_download_uri(name, str(version.version))
-    model = mlflow.pyfunc.load_model(mlflow.artifacts.download_artifacts(artifact_uri=source, tracking_uri=client.tracking_uri))
+    model = mlflow.pyfunc.load_model(
+        mlflow.artifacts.download_artifacts(artifact_uri=source, tracking_uri=client.tracking_uri)
+    )
     backtest = load_backtest(client.tracking_uri, version.run_id, f"{name} v{version.version}")
     return ChampionModel(name, str(version.version), model.predict, ErrorReference.from_backtest(name, backtest))

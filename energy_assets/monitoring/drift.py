@@ -55,7 +55,9 @@ class DriftThresholds:
                 raise ValueError(f"drift threshold '{name}' must be a number >= 0, got {getattr(self, name)!r}")
         for name in ("ks_pvalue", "rmse_quantile"):
             if not 0 < getattr(self, name) < 1:
-                raise ValueError(f"drift threshold '{name}' must be between 0 and 1 (exclusive), got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"drift threshold '{name}' must be between 0 and 1 (exclusive), got {getattr(self, name)!r}"
+                )
 
     @classmethod
     def from_mapping(cls, values: Mapping | None, source: str = "thresholds") -> DriftThresholds:
@@ -65,6 +67,7 @@ class DriftThresholds:
         if unknown:
             raise ValueError(f"{source}: unknown drift threshold {unknown}; known: {known}")
         return cls(**(values or {}))
+
 
 @dataclass
 class ColumnDrift:
@@ -200,9 +203,13 @@ class DriftReport:
     def threshold_lines(self) -> list[str]:
         t = self.thresholds
         lines = [
-            f"Thresholds: PSI > {t.psi}, KS statistic > {t.ks_statistic} with p < {t.ks_pvalue}, out of reference range "
-            f"> {t.out_of_range_share:.0%}; a model's RMSE above the {t.rmse_quantile:.1%} quantile of same-length months "
-            f"of its holdout error and above its holdout RMSE + {t.rmse_floor_share:.1%} of mean usage."
+            (
+                f"Thresholds: PSI > {t.psi}, KS statistic > {t.ks_statistic} with p < {t.ks_pvalue}, out of reference "
+                f"range > {t.out_of_range_share:.0%}; a model's RMSE above the {t.rmse_quantile:.1%} quantile of "
+                "same-length months of its holdout error and above its holdout RMSE + "
+                f"{t.rmse_floor_share:.1%} of mean "
+                "usage."
+            )
         ]
         if self.errors:
             lines += [
@@ -245,9 +252,15 @@ def thresholds_markdown(summary: dict) -> list[str]:
     lines = ["Thresholds: " + ", ".join(f"`{k}` = {v}" for k, v in configured.items()), ""]
     limits = summary.get("rmse_limits", {})
     if limits:
-        lines += ["| model | holdout RMSE | days | noise limit | floor (kWh) | RMSE limit |", "|---|---:|---:|---:|---:|---:|"]
         lines += [
-            f"| {model} | {x['holdout_rmse']:.3f} | {x['days']} | {x['noise_limit']:.3f} | {x['floor_kwh']:.3f} | {x['limit']:.3f} |"
+            "| model | holdout RMSE | days | noise limit | floor (kWh) | RMSE limit |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        lines += [
+            (
+                f"| {model} | {x['holdout_rmse']:.3f} | {x['days']} | {x['noise_limit']:.3f} | "
+                f"{x['floor_kwh']:.3f} | {x['limit']:.3f} |"
+            )
             for model, x in limits.items()
         ]
     return lines
@@ -267,15 +280,21 @@ class ChampionModel:
         return self.errors.rmse
 
 
-def month_and_history(readings: pd.DataFrame, month: str, history_days: int = HISTORY_DAYS) -> tuple[pd.DataFrame, pd.DataFrame]:
+def month_and_history(
+    readings: pd.DataFrame, month: str, history_days: int = HISTORY_DAYS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The readings of `month` (YYYY-MM) and those of the `history_days` days before it."""
     months = month_of(readings[schema.TIMESTAMP]).to_numpy()
     recent = readings[months == month].reset_index(drop=True)
     if recent.empty:
-        raise ValueError(f"month {month!r}: no clean readings (config 'month' / partition key must name a clean_readings partition)")
+        raise ValueError(
+            f"month {month!r}: no clean readings (config 'month' / partition key must name a clean_readings partition)"
+        )
     start = schema.interval_day(recent[schema.TIMESTAMP]).min()
     days = schema.interval_day(readings[schema.TIMESTAMP])
-    history = readings[((days < start) & (days >= start - pd.Timedelta(days=history_days))).to_numpy()].reset_index(drop=True)
+    history = readings[((days < start) & (days >= start - pd.Timedelta(days=history_days))).to_numpy()].reset_index(
+        drop=True
+    )
     return recent, history
 
 
@@ -304,11 +323,27 @@ def build_report(
         after = pd.Series(np.asarray(estimator.predict(recent[inputs]), float), name=f"{estimator.name} prediction")
         columns.append(compare_column(before, after, "prediction", thresholds))
         if has_actuals:
-            errors.append(judge(estimator.errors, recent[schema.TARGET], after, thresholds.rmse_quantile, thresholds.rmse_floor_share))
+            errors.append(
+                judge(
+                    estimator.errors,
+                    recent[schema.TARGET],
+                    after,
+                    thresholds.rmse_quantile,
+                    thresholds.rmse_floor_share,
+                )
+            )
     if forecaster is not None and has_actuals and history is not None and len(history):
         frame = pd.concat([history, recent], ignore_index=True)[list(schema.COLUMNS)]
-        predicted = np.asarray(forecaster.predict(frame), float)[len(history):]
-        errors.append(judge(forecaster.errors, recent[schema.TARGET], predicted, thresholds.rmse_quantile, thresholds.rmse_floor_share))
+        predicted = np.asarray(forecaster.predict(frame), float)[len(history) :]
+        errors.append(
+            judge(
+                forecaster.errors,
+                recent[schema.TARGET],
+                predicted,
+                thresholds.rmse_quantile,
+                thresholds.rmse_floor_share,
+            )
+        )
     return DriftReport(
         month=month,
         reference=reference_label,

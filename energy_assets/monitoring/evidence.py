@@ -70,14 +70,22 @@ def month_by_month(
     found = []
     for month in months or sorted(month_of(readings[schema.TIMESTAMP]).unique()):
         recent, history = month_and_history(readings, month)
-        report = build_report(month, reference, recent, thresholds, history=history, estimator=estimator, forecaster=forecaster)
+        report = build_report(
+            month, reference, recent, thresholds, history=history, estimator=estimator, forecaster=forecaster
+        )
         evidence = MonthEvidence(month, pd.Timestamp(f"{month}-01") >= HOLDOUT_START, report)
         if evidence.holdout:
             days = schema.interval_day(recent[schema.TIMESTAMP])
             first, last = days.min(), days.max()
-            without = [replace(m, errors=m.errors.without(first, last)) for m in (estimator, forecaster) if m is not None]
+            without = [
+                replace(m, errors=m.errors.without(first, last)) for m in (estimator, forecaster) if m is not None
+            ]
             blind = build_report(
-                month, reference, recent, thresholds, history=history,
+                month,
+                reference,
+                recent,
+                thresholds,
+                history=history,
                 estimator=next((m for m in without if m.name == getattr(estimator, "name", None)), None),
                 forecaster=next((m for m in without if m.name == getattr(forecaster, "name", None)), None),
             )
@@ -99,26 +107,50 @@ def markdown(months: list[MonthEvidence], estimator: ChampionModel | None, forec
         lines += ["| model | " + " | ".join(header) + " | whole holdout |", "|---|" + "---:|" * (len(header) + 1)]
         for m in models:
             per_month = m.errors.per_month_rmse()
-            lines.append(f"| {m.name} v{m.version} | " + " | ".join(f"{per_month[k]:.3f}" for k in header) + f" | {m.errors.rmse:.3f} |")
-    lines += ["", "#### The performance rule on every month", "",
-              "| month | | " + " | ".join(f"{m.name} RMSE / limit" for m in models) + " | flagged | out of sample (own days left out) |",
-              "|---|---|" + "---:|" * len(models) + "---|---|"]
+            lines.append(
+                f"| {m.name} v{m.version} | "
+                + " | ".join(f"{per_month[k]:.3f}" for k in header)
+                + f" | {m.errors.rmse:.3f} |"
+            )
+    lines += [
+        "",
+        "#### The performance rule on every month",
+        "",
+        "| month | | "
+        + " | ".join(f"{m.name} RMSE / limit" for m in models)
+        + " | flagged | out of sample (own days left out) |",
+        "|---|---|" + "---:|" * len(models) + "---|---|",
+    ]
     for e in months:
         cells = [f"{d.recent_rmse:.3f} / {d.limit:.3f}" for d in e.report.errors]
         cells += ["-"] * (len(models) - len(cells))
-        blind = "; ".join(f"{d.model}: {d.recent_rmse:.3f} / {d.limit:.3f}{' **flagged**' if d.drifted else ''}" for d in e.out_of_sample)
+        blind = "; ".join(
+            f"{d.model}: {d.recent_rmse:.3f} / {d.limit:.3f}{' **flagged**' if d.drifted else ''}"
+            for d in e.out_of_sample
+        )
         lines.append(
-            f"| {e.month} | {'holdout' if e.holdout else 'training'} | " + " | ".join(cells)
+            f"| {e.month} | {'holdout' if e.holdout else 'training'} | "
+            + " | ".join(cells)
             + f" | {', '.join(e.performance_flagged) or 'no'} | {blind or '-'} |"
         )
-    lines += ["", f"False-alarm rate of the performance rule: {sum(bool(m.performance_flagged) for m in months)} of "
-              f"{len(months)} months ({false_alarm_rate(months):.0%}).", "",
-              "#### Feature, target and prediction rules on every month", "",
-              "| month | PSI | KS | out of range | any rule |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        (
+            f"False-alarm rate of the performance rule: {sum(bool(m.performance_flagged) for m in months)} of "
+            f"{len(months)} months ({false_alarm_rate(months):.0%})."
+        ),
+        "",
+        "#### Feature, target and prediction rules on every month",
+        "",
+        "| month | PSI | KS | out of range | any rule |",
+        "|---|---|---|---|---|",
+    ]
     for e in months:
         rules = e.rules_flagging()
         lines.append(
-            f"| {e.month} | " + " | ".join(", ".join(v) or "-" for v in rules.values()) + f" | {'**drift**' if e.report.drifted else 'no'} |"
+            f"| {e.month} | "
+            + " | ".join(", ".join(v) or "-" for v in rules.values())
+            + f" | {'**drift**' if e.report.drifted else 'no'} |"
         )
     return "\n".join(lines)
 

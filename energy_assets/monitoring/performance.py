@@ -58,16 +58,27 @@ class ErrorReference:
         if not known.any():
             raise ErrorReferenceError(f"{model}: backtest has no interval with both an actual and a prediction")
         frame = pd.DataFrame(
-            {"day": schema.interval_day(backtest["timestamp"]).to_numpy()[known], "sq": (actual[known] - predicted[known]) ** 2}
+            {
+                "day": schema.interval_day(backtest["timestamp"]).to_numpy()[known],
+                "sq": (actual[known] - predicted[known]) ** 2,
+            }
         )
         per_day = frame.groupby("day")["sq"].agg(["sum", "count"])
-        return cls(model, pd.DatetimeIndex(per_day.index), per_day["sum"].to_numpy(), per_day["count"].to_numpy(), float(actual[known].mean()))
+        return cls(
+            model,
+            pd.DatetimeIndex(per_day.index),
+            per_day["sum"].to_numpy(),
+            per_day["count"].to_numpy(),
+            float(actual[known].mean()),
+        )
 
     def without(self, first_day: pd.Timestamp, last_day: pd.Timestamp) -> ErrorReference:
         """The reference without the days in [first_day, last_day] (to judge a reference month out of sample)."""
         keep = ~((self.days >= first_day) & (self.days <= last_day))
         if not keep.any():
-            raise ErrorReferenceError(f"{self.model}: no reference day left outside {first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}")
+            raise ErrorReferenceError(
+                f"{self.model}: no reference day left outside {first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}"
+            )
         return ErrorReference(self.model, self.days[keep], self.day_sse[keep], self.day_count[keep], self.mean_usage)
 
     @property
@@ -119,9 +130,10 @@ class ErrorDrift:
     @property
     def reason(self) -> str:
         return (
-            f"{self.model}: RMSE {self.recent_rmse:.3f} kWh over {self.days} days is above its limit {self.limit:.3f} "
-            f"(holdout {self.holdout_rmse:.3f}, {self.degradation:+.1%}; a {self.days}-day month of the holdout reaches "
-            f"{self.noise_limit:.3f} at its {self.quantile:.1%} quantile; floor +{self.floor_kwh:.3f} kWh)"
+            f"{self.model}: RMSE {self.recent_rmse:.3f} kWh over {self.days} days is above its limit "
+            f"{self.limit:.3f} (holdout {self.holdout_rmse:.3f}, {self.degradation:+.1%}; a {self.days}-day month of "
+            f"the holdout reaches {self.noise_limit:.3f} at its {self.quantile:.1%} quantile; floor "
+            f"+{self.floor_kwh:.3f} kWh)"
         )
 
     def to_dict(self) -> dict:

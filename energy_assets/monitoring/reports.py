@@ -30,7 +30,7 @@ def write_summary(asset_dir: Path, report: DriftReport, *, run_id: str | None = 
     folder = report_folder(asset_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{report.month}.json"
-    body = {**report.to_dict(), "computed_at": dt.datetime.now(tz=dt.timezone.utc).isoformat(), "run_id": run_id}
+    body = {**report.to_dict(), "computed_at": dt.datetime.now(tz=dt.UTC).isoformat(), "run_id": run_id}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(_plain(body), indent=1, allow_nan=False))
     os.replace(tmp, path)

@@ -255,8 +255,10 @@ def band_metrics(actual, quantiles: pd.DataFrame) -> dict[str, float]:
         lower, upper = quantiles[low].to_numpy(), quantiles[high].to_numpy()
         metrics[f"coverage_{label}"] = float(np.mean((actual >= lower) & (actual <= upper)))
         metrics[f"width_{label}"] = float(np.mean(upper - lower))
-    losses = [pinball_loss(actual, quantiles[c].to_numpy(), q) for q, c in zip(QUANTILES, QUANTILE_COLUMNS)]
-    metrics.update({f"pinball_{c}": v for c, v in zip(QUANTILE_COLUMNS, losses)})
+    losses = [
+        pinball_loss(actual, quantiles[c].to_numpy(), q) for q, c in zip(QUANTILES, QUANTILE_COLUMNS, strict=True)
+    ]
+    metrics.update({f"pinball_{c}": v for c, v in zip(QUANTILE_COLUMNS, losses, strict=True)})
     metrics["pinball_mean"] = float(np.mean(losses))
     return metrics
 
@@ -268,7 +270,7 @@ def holdout_band_metrics(backtest: pd.DataFrame, history: pd.DataFrame, train: p
     1 - ours / baseline of the mean pinball loss over the five quantiles.
     """
     baseline = evaluation.seasonal_naive_quantiles(
-        history, train, backtest["timestamp"], dict(zip(QUANTILE_COLUMNS, QUANTILES))
+        history, train, backtest["timestamp"], dict(zip(QUANTILE_COLUMNS, QUANTILES, strict=True))
     )
     known = baseline.notna().all(axis=1).to_numpy()
     actual = backtest["actual"].to_numpy(dtype=float)

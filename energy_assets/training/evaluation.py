@@ -14,7 +14,9 @@ HOLDOUT_START = pd.Timestamp("2018-10-01")
 SEASONAL_LAG = pd.Timedelta(days=7)
 
 
-def time_split(readings: pd.DataFrame, holdout_start: pd.Timestamp = HOLDOUT_START) -> tuple[pd.DataFrame, pd.DataFrame]:
+def time_split(
+    readings: pd.DataFrame, holdout_start: pd.Timestamp = HOLDOUT_START
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, holdout) by the day each interval starts in."""
     is_holdout = schema.interval_day(readings[schema.TIMESTAMP]).to_numpy() >= holdout_start
     return readings[~is_holdout].reset_index(drop=True), readings[is_holdout].reset_index(drop=True)
@@ -78,21 +80,36 @@ def monthly_backtest(readings: pd.DataFrame, backtest: pd.DataFrame) -> list[dic
     month's total and the RMSE per interval. Months the backtest does not cover have None there."""
     month = lambda timestamps: schema.interval_day(pd.to_datetime(timestamps)).dt.strftime("%Y-%m")  # noqa: E731
     actual = readings.groupby(month(readings[schema.TIMESTAMP]).to_numpy())[schema.TARGET].agg(["sum", "count"])
-    scored = backtest.assign(_month=month(backtest["timestamp"]).to_numpy(), _error2=(backtest["predicted"] - backtest["actual"]) ** 2)
+    scored = backtest.assign(
+        _month=month(backtest["timestamp"]).to_numpy(), _error2=(backtest["predicted"] - backtest["actual"]) ** 2
+    )
     covered = scored.groupby("_month").agg(
-        actual=("actual", "sum"), predicted=("predicted", "sum"), intervals=("predicted", "count"), mse=("_error2", "mean")
+        actual=("actual", "sum"),
+        predicted=("predicted", "sum"),
+        intervals=("predicted", "count"),
+        mse=("_error2", "mean"),
     )
     rows = []
     for key, own in actual.iterrows():
-        row = {"month": key, "actual_kwh": float(own["sum"]), "intervals": int(own["count"]),
-               "forecast_kwh": None, "forecast_actual_kwh": None, "forecast_intervals": 0, "total_error_pct": None, "rmse_kwh": None}
+        row = {
+            "month": key,
+            "actual_kwh": float(own["sum"]),
+            "intervals": int(own["count"]),
+            "forecast_kwh": None,
+            "forecast_actual_kwh": None,
+            "forecast_intervals": 0,
+            "total_error_pct": None,
+            "rmse_kwh": None,
+        }
         if key in covered.index:
             got = covered.loc[key]
             row.update(
                 forecast_kwh=float(got["predicted"]),
                 forecast_actual_kwh=float(got["actual"]),
                 forecast_intervals=int(got["intervals"]),
-                total_error_pct=float(100 * (got["predicted"] - got["actual"]) / got["actual"]) if got["actual"] else None,
+                total_error_pct=float(100 * (got["predicted"] - got["actual"]) / got["actual"])
+                if got["actual"]
+                else None,
                 rmse_kwh=float(np.sqrt(got["mse"])),
             )
         rows.append(row)

@@ -81,7 +81,9 @@ def build_day_ahead_forecaster(params: ForecasterParams) -> Pipeline:
             ("features", DayAheadFeatures()),
             (
                 "regressor",
-                BandedForecastRegressor(random_state=params.seed, **{name: getattr(params, name) for name in _BANDED_SETTINGS}),
+                BandedForecastRegressor(
+                    random_state=params.seed, **{name: getattr(params, name) for name in _BANDED_SETTINGS}
+                ),
             ),
         ]
     )
@@ -107,7 +109,9 @@ def random_cv_rmse(params: EstimatorParams, readings: pd.DataFrame, folds: int =
 def forecaster_training_rows(train: pd.DataFrame, params: ForecasterParams) -> np.ndarray:
     """Rows with a full history window: the first `history_days` days only feed the lags."""
     first_day = schema.interval_day(train[schema.TIMESTAMP]).min()
-    return (schema.interval_day(train[schema.TIMESTAMP]) >= first_day + pd.Timedelta(days=params.history_days)).to_numpy()
+    return (
+        schema.interval_day(train[schema.TIMESTAMP]) >= first_day + pd.Timedelta(days=params.history_days)
+    ).to_numpy()
 
 
 def forecaster_calibration_folds(train: pd.DataFrame, params: ForecasterParams) -> np.ndarray:

@@ -32,17 +32,24 @@ def _assert_degraded(client: TestClient, uri_part: str, reading: dict) -> None:
 
 def test_empty_registry_starts_degraded(tmp_path, reading):
     uri = f"sqlite:///{tmp_path / 'empty-mlflow.db'}"
-    app = create_app(ApiConfig(tracking_uri=uri, clean_readings_dir=tmp_path / "none", poll_seconds=3600, startup_wait_seconds=120))
+    app = create_app(
+        ApiConfig(tracking_uri=uri, clean_readings_dir=tmp_path / "none", poll_seconds=3600, startup_wait_seconds=120)
+    )
     with TestClient(app) as client:
         _assert_degraded(client, str(tmp_path / "empty-mlflow.db"), reading)
-        assert "no energy-usage-estimator@champion" in client.get("/health").json()["models"][ESTIMATOR_MODEL_NAME]["last_error"]
+        assert (
+            "no energy-usage-estimator@champion"
+            in client.get("/health").json()["models"][ESTIMATOR_MODEL_NAME]["last_error"]
+        )
 
 
 def test_unreachable_registry_starts_degraded(tmp_path, reading, monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
     uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    app = create_app(ApiConfig(tracking_uri=uri, clean_readings_dir=tmp_path, poll_seconds=3600, startup_wait_seconds=60))
+    app = create_app(
+        ApiConfig(tracking_uri=uri, clean_readings_dir=tmp_path, poll_seconds=3600, startup_wait_seconds=60)
+    )
     with TestClient(app) as client:
         _assert_degraded(client, uri, reading)
 

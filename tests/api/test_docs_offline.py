@@ -30,12 +30,17 @@ class _References(HTMLParser):
 def docs_client(tmp_path_factory):
     # No registry is needed to serve the docs: an empty one starts the API degraded, in a second.
     home = tmp_path_factory.mktemp("docs")
-    config = ApiConfig(tracking_uri=f"sqlite:///{home / 'mlflow.db'}", clean_readings_dir=home / "none", poll_seconds=3600)
+    config = ApiConfig(
+        tracking_uri=f"sqlite:///{home / 'mlflow.db'}", clean_readings_dir=home / "none", poll_seconds=3600
+    )
     with TestClient(create_app(config)) as client:
         yield client
 
 
-@pytest.mark.parametrize(("page", "script", "marker"), [("/docs", "swagger-ui-bundle.js", "SwaggerUIBundle"), ("/redoc", "redoc.standalone.js", "Redoc")])
+@pytest.mark.parametrize(
+    ("page", "script", "marker"),
+    [("/docs", "swagger-ui-bundle.js", "SwaggerUIBundle"), ("/redoc", "redoc.standalone.js", "Redoc")],
+)
 def test_docs_pages_load_only_the_apis_own_files(docs_client, page, script, marker):
     response = docs_client.get(page)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")

@@ -20,7 +20,13 @@ from schemathesis.specs.openapi.checks import (
 
 from .conftest import API_TOKEN
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +36,17 @@ def fuzzed_app(api_app, client):
     return api_app
 
 
+def _fuzz(operation, headers):
+    """A Hypothesis test of one operation: generated requests, each validated against the schema."""
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+    def fuzz(case):
+        case.call_and_validate(headers=headers, checks=CHECKS)
+
+    return fuzz
+
+
 def test_no_server_errors_and_documented_responses(fuzzed_app):
     schema = schemathesis.openapi.from_asgi("/openapi.json", fuzzed_app)
     tested = []
@@ -37,13 +54,14 @@ def test_no_server_errors_and_documented_responses(fuzzed_app):
         operation = result.ok()
         headers = {"Authorization": f"Bearer {API_TOKEN}"} if operation.path == "/admin/reload" else None
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
-        def fuzz(case):
-            case.call_and_validate(headers=headers, checks=CHECKS)
-
-        fuzz()
+        _fuzz(operation, headers)()
         tested.append(f"{operation.method.upper()} {operation.path}")
     assert {"POST /predict", "POST /predict/batch", "GET /forecast", "GET /model", "POST /admin/reload"} <= set(tested)
-    copilot = {"GET /copilot/bill", "POST /copilot/whatif/shift", "POST /copilot/whatif/power-factor", "POST /copilot/optimize", "GET /copilot/explain"}
+    copilot = {
+        "GET /copilot/bill",
+        "POST /copilot/whatif/shift",
+        "POST /copilot/whatif/power-factor",
+        "POST /copilot/optimize",
+        "GET /copilot/explain",
+    }
     assert copilot <= set(tested)

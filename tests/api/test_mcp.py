@@ -18,9 +18,23 @@ from mcp.client.stdio import StdioServerParameters
 from .conftest import live_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SHIFT = {"days": ["2018-10-05"], "from_start": "10:00", "from_end": "11:00", "to_start": "02:00", "to_end": "03:00", "share": 0.5}
+SHIFT = {
+    "days": ["2018-10-05"],
+    "from_start": "10:00",
+    "from_end": "11:00",
+    "to_start": "02:00",
+    "to_end": "03:00",
+    "share": 0.5,
+}
 POWER_FACTOR = {"bank_kvar": 50, "months": ["2018-03", "2018-04"]}
-OPTIMIZE = {"day": "2018-10-10", "energy_kwh": 200, "duration_minutes": 120, "power_limit_kw": 150, "window_start": "06:00", "window_end": "22:00"}
+OPTIMIZE = {
+    "day": "2018-10-10",
+    "energy_kwh": 200,
+    "duration_minutes": 120,
+    "power_limit_kw": 150,
+    "window_start": "06:00",
+    "window_end": "22:00",
+}
 
 # tool name, its arguments, and the REST call that must answer the same
 CALLS = [
@@ -84,7 +98,9 @@ def test_tools_over_streamable_http_answer_what_rest_answers(served_api):
 
 def test_mcp_endpoint_refuses_a_foreign_host_header(served_api):
     # DNS-rebinding protection: a page on another site cannot drive the tools through the browser.
-    response = httpx.post(f"{served_api}/mcp/", headers={"Host": "evil.example:80", "content-type": "application/json"}, json={})
+    response = httpx.post(
+        f"{served_api}/mcp/", headers={"Host": "evil.example:80", "content-type": "application/json"}, json={}
+    )
     assert response.status_code in (400, 403, 421), response.text
 
 

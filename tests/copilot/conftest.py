@@ -40,5 +40,7 @@ def series(start: str, usage, lagging=None, leading=None) -> pd.DataFrame:
     frame = pd.DataFrame({schema.TIMESTAMP: ends, schema.TARGET: usage})
     if lagging is not None:
         frame["lagging_reactive_power_kvarh"] = np.broadcast_to(np.asarray(lagging, dtype=float), usage.shape)
-        frame["leading_reactive_power_kvarh"] = np.broadcast_to(np.asarray(0.0 if leading is None else leading, dtype=float), usage.shape)
+        frame["leading_reactive_power_kvarh"] = np.broadcast_to(
+            np.asarray(0.0 if leading is None else leading, dtype=float), usage.shape
+        )
     return frame

@@ -21,12 +21,21 @@ def materialized(tmp_path_factory):
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(MONTHS, MONTH_KEYS)
     result = dg.materialize(
-        [data_assets.raw_readings, data_assets.validated_readings, data_assets.clean_readings, copilot_assets.monthly_bill,
-         copilot_assets.power_factor_report, copilot_assets.peak_report],
+        [
+            data_assets.raw_readings,
+            data_assets.validated_readings,
+            data_assets.clean_readings,
+            copilot_assets.monthly_bill,
+            copilot_assets.power_factor_report,
+            copilot_assets.peak_report,
+        ],
         instance=instance,
         resources={"io_manager": ParquetIOManager(base_dir=str(base))},
         run_config={"ops": {"raw_readings": {"config": {"path": str(BUNDLED_CSV)}}}},
-        tags={"dagster/asset_partition_range_start": MONTH_KEYS[0], "dagster/asset_partition_range_end": MONTH_KEYS[-1]},
+        tags={
+            "dagster/asset_partition_range_start": MONTH_KEYS[0],
+            "dagster/asset_partition_range_end": MONTH_KEYS[-1],
+        },
         raise_on_error=False,
     )
     return result, base

@@ -40,8 +40,12 @@ def test_co2_is_kwh_times_the_grid_factor_which_explains_the_datas_rounded_colum
 def test_energy_charge_by_hand_in_each_season_and_period(tariff):
     # 2018-07-02 (summer): 02:00 light, 09:00 mid, 10:00 peak; 2018-01-02 (winter): 17:00 peak, 12:00 mid.
     frames = [
-        series("2018-07-02 02:00", [10.0]), series("2018-07-02 09:00", [10.0]), series("2018-07-02 10:00", [10.0]),
-        series("2018-01-02 17:00", [4.0]), series("2018-01-02 12:00", [4.0]), series("2018-04-03 13:30", [2.0]),
+        series("2018-07-02 02:00", [10.0]),
+        series("2018-07-02 09:00", [10.0]),
+        series("2018-07-02 10:00", [10.0]),
+        series("2018-01-02 17:00", [4.0]),
+        series("2018-01-02 12:00", [4.0]),
+        series("2018-04-03 13:30", [2.0]),
     ]
     table = cost.priced_intervals(pd.concat(frames), tariff)
     expected = [4 * 109.2, 4 * 166.7, 2 * 109.3, 10 * 56.1, 10 * 109.0, 10 * 191.1]  # sorted by time
@@ -56,7 +60,9 @@ def test_billing_demand_ratchets_from_winter_and_summer_months_only(tariff):
     apr = series("2018-04-01", np.full(2880, quiet))  # 80 kW
     bills = {b.month: b for b in cost.bill_months(pd.concat([jan, mar, apr]), tariff)}
     assert bills["2018-01"].billing_demand_kw == pytest.approx(400)
-    assert bills["2018-03"].billing_demand_kw == pytest.approx(400) and bills["2018-03"].billing_demand_month == "2018-01"
+    assert (
+        bills["2018-03"].billing_demand_kw == pytest.approx(400) and bills["2018-03"].billing_demand_month == "2018-01"
+    )
     assert bills["2018-04"].billing_demand_kw == pytest.approx(400)  # March's 300 kW does not carry over
     next_jan = series("2019-01-01", np.full(2976, quiet))
     bills = {b.month: b for b in cost.bill_months(pd.concat([jan, next_jan]), tariff)}
@@ -64,7 +70,7 @@ def test_billing_demand_ratchets_from_winter_and_summer_months_only(tariff):
 
 
 @pytest.mark.parametrize(
-    "lag_pf, lead_pf, points",
+    ("lag_pf", "lead_pf", "points"),
     [
         (80.0, 100.0, 10.0),  # lagging 10 points below 90 %: surcharge
         (50.0, 100.0, 30.0),  # surcharged down to 60 % only
@@ -93,7 +99,7 @@ def test_without_reactive_columns_there_is_no_pf_adjustment(tariff):
 
 
 @pytest.mark.parametrize(
-    "frame, field",
+    ("frame", "field"),
     [
         (pd.DataFrame({"timestamp": ["2018-01-01 00:15"]}), "readings.usage_kwh"),
         (series("2018-01-01", [1.0, -2.0]), "readings.usage_kwh"),

@@ -47,7 +47,9 @@ def test_explains_a_real_friday_with_numbers_the_code_computed(readings, forecas
     # The forecast at the peak is the model's own, and SHAP's contributions add up to it.
     days = schema.interval_day(readings["timestamp"])
     frame = readings[((days >= pd.Timestamp("2018-09-21")) & (days <= pd.Timestamp("2018-11-16"))).to_numpy()]
-    predicted = pd.Series(forecaster.predict(frame[list(schema.COLUMNS)]), index=pd.to_datetime(frame["timestamp"]).to_numpy())
+    predicted = pd.Series(
+        forecaster.predict(frame[list(schema.COLUMNS)]), index=pd.to_datetime(frame["timestamp"]).to_numpy()
+    )
     expected = predicted[pd.Timestamp(first["timestamp"])]
     assert answer["forecast"]["peak_interval_kwh"] == pytest.approx(expected, abs=1e-9)
     contributions = answer["contributions"]
@@ -63,7 +65,9 @@ def test_explains_a_real_friday_with_numbers_the_code_computed(readings, forecas
     assert len(typical["days"]) == 4 and all(d < "2018-11-16" for d in typical["days"])
     usage = readings.set_index("timestamp")["usage_kwh"]
     slot_offset = pd.Timestamp(first["timestamp"]) - pd.Timestamp("2018-11-16")
-    assert typical["peak_interval_kwh"] == pytest.approx(np.mean([usage[pd.Timestamp(d) + slot_offset] for d in typical["days"]]))
+    assert typical["peak_interval_kwh"] == pytest.approx(
+        np.mean([usage[pd.Timestamp(d) + slot_offset] for d in typical["days"]])
+    )
 
     # Each sentence carries the numbers it is about.
     assert f"{peak['usage_kwh']:.2f} kWh" in peak["sentence"]

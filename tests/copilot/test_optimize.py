@@ -23,7 +23,7 @@ def _brute_force(base_kwh, rates, window, d, u, energy, reference_kw, demand_rat
     best = np.inf
     first, last = window
     base_kw = base_kwh / INTERVAL_HOURS
-    units = int(round(energy / step))
+    units = round(energy / step)
     for start in range(first, last - d + 1):
         if constant_power:
             allocations = [np.full(d, energy / d)]
@@ -33,7 +33,7 @@ def _brute_force(base_kwh, rates, window, d, u, energy, reference_kw, demand_rat
             )
         for alloc in allocations:
             x = np.zeros(96)
-            x[start:start + d] = alloc
+            x[start : start + d] = alloc
             demand = base_kw + x / INTERVAL_HOURS
             if cap_kw is not None and demand.max() > cap_kw + 1e-9:
                 continue
@@ -52,18 +52,30 @@ def test_the_milp_matches_brute_force_on_small_instances(tariff, seed, constant_
     d = int(rng.integers(2, 5))
     u = float(rng.integers(3, 7))  # kWh per interval
     energy = float(rng.integers(d, int(d * u) + 1))
-    cap = None if seed % 2 else float((base.max() + u) / INTERVAL_HOURS * 0.97)  # just under the block at full power on the peak
-    billing_kw = float(base.max() / INTERVAL_HOURS) * 1.1 if seed % 3 == 0 else None  # the month's billing demand, when known
+    cap = (
+        None if seed % 2 else float((base.max() + u) / INTERVAL_HOURS * 0.97)
+    )  # just under the block at full power on the peak
+    billing_kw = (
+        float(base.max() / INTERVAL_HOURS) * 1.1 if seed % 3 == 0 else None
+    )  # the month's billing demand, when known
     reference_kw = max(billing_kw or 0.0, float(base.max() / INTERVAL_HOURS))  # only demand above it costs
     start_clock = f"{window[0] // 4:02d}:{window[0] % 4 * 15:02d}"
     end_clock = f"{window[1] // 4:02d}:{window[1] % 4 * 15:02d}"
     forecast = _day(base)
     rates = tariff.rate_of(forecast["timestamp"] - pd.Timedelta(minutes=15))
-    expected = _brute_force(base, rates, window, d, u, energy, reference_kw, tariff.demand_charge_per_kw, cap, constant_power)
+    expected = _brute_force(
+        base, rates, window, d, u, energy, reference_kw, tariff.demand_charge_per_kw, cap, constant_power
+    )
     try:
         answer = service.optimize_block(
-            forecast, energy_kwh=energy, duration_minutes=15 * d, power_limit_kw=u / INTERVAL_HOURS,
-            window_start=start_clock, window_end=end_clock, peak_cap_kw=cap, billing_demand_kw=billing_kw,
+            forecast,
+            energy_kwh=energy,
+            duration_minutes=15 * d,
+            power_limit_kw=u / INTERVAL_HOURS,
+            window_start=start_clock,
+            window_end=end_clock,
+            peak_cap_kw=cap,
+            billing_demand_kw=billing_kw,
             constant_power=constant_power,
         )
     except InfeasibleError:
@@ -85,22 +97,35 @@ def test_demand_above_the_billing_demand_is_avoided_and_the_cap_can_bind(tariff)
     base = np.full(96, 20.0)  # 80 kW all day
     base[40:48] = 60.0  # 240 kW 10:00-12:00 (peak rates)
     forecast = _day(base)
-    free = service.optimize_block(forecast, energy_kwh=40, duration_minutes=60, power_limit_kw=200, window_start="08:00", window_end="14:00")
+    free = service.optimize_block(
+        forecast, energy_kwh=40, duration_minutes=60, power_limit_kw=200, window_start="08:00", window_end="14:00"
+    )
     # Cheapest: 08:00-09:00 is light-load at 63.1 KRW/kWh and leaves the day's peak (240 kW) as it is.
     assert free["cost"]["energy_charge"] == pytest.approx(40 * 63.1) and free["cost"]["demand_charge_increase"] == 0
     assert free["as_early_as_allowed"]["cost"]["total"] == pytest.approx(40 * 63.1)  # 08:00 is already light-load
-    later = service.optimize_block(forecast, energy_kwh=40, duration_minutes=60, power_limit_kw=200, window_start="09:00", window_end="14:00")
+    later = service.optimize_block(
+        forecast, energy_kwh=40, duration_minutes=60, power_limit_kw=200, window_start="09:00", window_end="14:00"
+    )
     assert later["cost"]["energy_charge"] == pytest.approx(40 * 109.2)  # winter mid-load, not 10:00-12:00 peak
     assert later["saving_vs_early"] >= 0
     # The demand charge: with the month's billing demand at 80 kW, 40 kWh in one interval (+160 kW)
     # would cost 160 x 8,320 KRW; spreading it over the hour adds only 40 kW.
     flat = _day(np.full(96, 20.0))
-    spread = service.optimize_block(flat, energy_kwh=40, duration_minutes=60, power_limit_kw=200, window_start="08:00", window_end="09:00")
+    spread = service.optimize_block(
+        flat, energy_kwh=40, duration_minutes=60, power_limit_kw=200, window_start="08:00", window_end="09:00"
+    )
     assert spread["cost"]["extra_demand_kw"] == pytest.approx(40.0)
     assert spread["as_early_as_allowed"]["cost"]["extra_demand_kw"] == pytest.approx(160.0)
     assert spread["saving_vs_early"] == pytest.approx(120 * tariff.demand_charge_per_kw, abs=0.01)
     # A cap of 100 kW leaves 5 kWh per interval: the block needs all 8 intervals of 08:00-10:00, half of them mid-load.
-    args = dict(energy_kwh=40, duration_minutes=120, power_limit_kw=200, window_start="08:00", window_end="10:00", billing_demand_kw=1000)
+    args = dict(
+        energy_kwh=40,
+        duration_minutes=120,
+        power_limit_kw=200,
+        window_start="08:00",
+        window_end="10:00",
+        billing_demand_kw=1000,
+    )
     free = service.optimize_block(flat, **args)
     capped = service.optimize_block(flat, **args, peak_cap_kw=100)
     assert free["cost"]["total"] == pytest.approx(40 * 63.1) and free["cap_binds"] is False
@@ -112,7 +137,7 @@ def test_demand_above_the_billing_demand_is_avoided_and_the_cap_can_bind(tariff)
 
 
 @pytest.mark.parametrize(
-    "overrides, field",
+    ("overrides", "field"),
     [
         (dict(energy_kwh=500), "energy_kwh"),  # 1 h at 100 kW holds 100 kWh
         (dict(energy_kwh=-1), "energy_kwh"),
@@ -134,5 +159,12 @@ def test_infeasible_or_malformed_requests_name_the_field(overrides, field):
 
 def test_the_forecast_must_be_one_whole_day():
     with pytest.raises(CopilotInputError) as error:
-        service.optimize_block(_day(np.full(96, 20.0)).head(90), energy_kwh=10, duration_minutes=60, power_limit_kw=100, window_start="08:00", window_end="14:00")
+        service.optimize_block(
+            _day(np.full(96, 20.0)).head(90),
+            energy_kwh=10,
+            duration_minutes=60,
+            power_limit_kw=100,
+            window_start="08:00",
+            window_end="14:00",
+        )
     assert error.value.field == "forecast"

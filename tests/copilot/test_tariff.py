@@ -34,10 +34,13 @@ def test_load_type_is_the_tou_period_on_every_day_that_is_not_all_light(clean, t
 
 
 @pytest.mark.parametrize(
-    "edit, field",
+    ("edit", "field"),
     [
         (lambda r: r.pop("demand_charge_krw_per_kw"), "demand_charge_krw_per_kw"),
-        (lambda r: r["energy_rates_krw_per_kwh"]["winter"].update(peak="a lot"), "energy_rates_krw_per_kwh.winter.peak"),
+        (
+            lambda r: r["energy_rates_krw_per_kwh"]["winter"].update(peak="a lot"),
+            "energy_rates_krw_per_kwh.winter.peak",
+        ),
         (lambda r: r["energy_rates_krw_per_kwh"]["summer"].update(mid=-1), "energy_rates_krw_per_kwh.summer.mid"),
         (lambda r: r["periods"]["winter"].append([9, 11, "peak"]), "periods.winter[8]"),
         (lambda r: r["periods"]["summer"].pop(), "periods.summer"),

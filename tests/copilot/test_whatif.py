@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,14 +25,19 @@ def test_moving_peak_energy_to_the_night_saves_the_rate_difference(priced, clean
     day = answer["days"][0]
     moved = day["moved_kwh"]
     start = pd.Timestamp(DAY)
-    window = clean[(clean[schema.TIMESTAMP] > start + pd.Timedelta(hours=10)) & (clean[schema.TIMESTAMP] <= start + pd.Timedelta(hours=12))]
+    window = clean[
+        (clean[schema.TIMESTAMP] > start + pd.Timedelta(hours=10))
+        & (clean[schema.TIMESTAMP] <= start + pd.Timedelta(hours=12))
+    ]
     assert moved == pytest.approx(window[schema.TARGET].sum(), abs=1e-3)
     assert sum(day["after_kwh"]) == pytest.approx(sum(day["before_kwh"]), abs=1e-2)  # energy is moved, not lost
     assert day["after_kwh"][40:48] == pytest.approx([0.0] * 8)
     delta = answer["months"]["2018-11"]["delta"]
     assert delta["energy_charge"] == pytest.approx(moved * (63.1 - 166.7), abs=0.05)
     assert delta["energy_charge_peak"] == pytest.approx(-moved * 166.7, abs=0.05)
-    assert delta["total"] == pytest.approx(delta["energy_charge"] + delta["demand_charge"] + delta["pf_adjustment"], abs=0.05)
+    assert delta["total"] == pytest.approx(
+        delta["energy_charge"] + delta["demand_charge"] + delta["pf_adjustment"], abs=0.05
+    )
     assert answer["co2_t"]["before"] == answer["co2_t"]["after"]
     assert answer["tariff"]["tariff_version"].startswith("kepco-2018")
 
@@ -51,7 +58,7 @@ def test_a_shift_in_a_ratchet_month_rebills_the_later_months(priced):
 
 
 @pytest.mark.parametrize(
-    "overrides, field",
+    ("overrides", "field"),
     [
         (dict(to_start="11:00", to_end="13:00"), "to_window"),
         (dict(from_end="24:15"), "from_window.end"),
@@ -89,7 +96,9 @@ def test_target_power_factor_finds_the_smallest_bank_and_its_saving(priced):
 
 def test_bank_sizes_cost_and_fixed_switching(priced):
     needed = service.whatif_power_factor(priced, target_pf_pct=95.0)["scenario"]["required_kvar"]
-    sized = service.whatif_power_factor(priced, target_pf_pct=95.0, bank_sizes_kvar=[10, 25, 50, 100, 200], cost_per_kvar=30000)
+    sized = service.whatif_power_factor(
+        priced, target_pf_pct=95.0, bank_sizes_kvar=[10, 25, 50, 100, 200], cost_per_kvar=30000
+    )
     expected = min(s for s in (10, 25, 50, 100, 200) if s >= needed)
     assert sized["scenario"]["bank_kvar"] == expected
     assert sized["capital_cost"] == pytest.approx(expected * 30000)
@@ -108,9 +117,9 @@ def test_bank_sizes_cost_and_fixed_switching(priced):
 
 
 @pytest.mark.parametrize(
-    "kwargs, field",
+    ("kwargs", "field"),
     [
-        (dict(), "bank_kvar"),
+        ({}, "bank_kvar"),
         (dict(bank_kvar=10, target_pf_pct=95), "bank_kvar"),
         (dict(bank_kvar=-5), "bank_kvar"),
         (dict(target_pf_pct=120), "target_pf_pct"),
@@ -134,19 +143,28 @@ def _quantiles(rows: list[list[float]]) -> pd.DataFrame:
 
 def test_peak_cap_probability_interpolates_the_quantile_function():
     forecast = _quantiles([[10, 20, 30, 40, 50]] * 5)
-    for cap_kwh, expected, bound in [(30, 0.5, None), (40, 0.1, None), (25, 0.7, None), (45, 0.0625, None), (5, 0.975, "at_least"), (50, 0.025, "at_most")]:
+    for cap_kwh, expected, bound in [
+        (30, 0.5, None),
+        (40, 0.1, None),
+        (25, 0.7, None),
+        (45, 0.0625, None),
+        (5, 0.975, "at_least"),
+        (50, 0.025, "at_most"),
+    ]:
         answer = service.peak_risk(forecast, cap_kw=cap_kwh * 4)
         first = answer["intervals"][0]
         assert first["p_exceed"] == pytest.approx(expected, abs=1e-4)
         assert first["bound"] == bound
     caps = np.linspace(1, 250, 40)
     probabilities = [service.peak_risk(forecast, cap_kw=c)["max_p_exceed"] for c in caps]
-    assert all(a >= b for a, b in zip(probabilities, probabilities[1:]))  # a higher cap is never more likely to be exceeded
+    assert all(a >= b for a, b in itertools.pairwise(probabilities))  # a higher cap is never more likely to be exceeded
 
 
 def test_ties_in_the_quantiles_and_bad_quantiles():
     flat = _quantiles([[0, 0, 0, 10, 20]])
-    assert service.peak_risk(flat, cap_kw=0.0001 * 4)["max_p_exceed"] == pytest.approx(0.1 + 0.4 * (1 - 0.0001 / 10), abs=1e-4)
+    assert service.peak_risk(flat, cap_kw=0.0001 * 4)["max_p_exceed"] == pytest.approx(
+        0.1 + 0.4 * (1 - 0.0001 / 10), abs=1e-4
+    )
     with pytest.raises(CopilotInputError) as error:
         service.peak_risk(_quantiles([[10, 30, 20, 40, 50]]), cap_kw=100)
     assert error.value.field == "forecast.p50"
@@ -163,7 +181,9 @@ def test_a_one_month_bank_rebills_that_month_only_and_annualizes_it(priced):
     assert list(one["months"]) == ["2018-01"]
     assert one["saving_per_year"] == pytest.approx(one["saving"] * 12, abs=0.1)
     year = service.whatif_power_factor(priced, bank_kvar=50)
-    assert year["saving"] == pytest.approx(sum(service.whatif_power_factor(priced, months=[m], bank_kvar=50)["saving"] for m in priced.months), abs=1.0)
+    assert year["saving"] == pytest.approx(
+        sum(service.whatif_power_factor(priced, months=[m], bank_kvar=50)["saving"] for m in priced.months), abs=1.0
+    )
 
 
 def test_later_months_rebilled_through_the_ratchet_equal_a_full_rebill(priced, clean, tariff):

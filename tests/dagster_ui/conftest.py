@@ -104,7 +104,13 @@ def ui_stack(tmp_path_factory) -> UiStack:
         f"http://127.0.0.1:{port}/server_info",
         home / "webserver.log",
     )
-    daemon = BackgroundService("dagster-daemon", [str(BIN / "dagster-daemon"), "run", "-w", workspace], env, webserver.health_url, home / "daemon.log")
+    daemon = BackgroundService(
+        "dagster-daemon",
+        [str(BIN / "dagster-daemon"), "run", "-w", workspace],
+        env,
+        webserver.health_url,
+        home / "daemon.log",
+    )
     stack = UiStack(home, area, env, f"http://127.0.0.1:{port}", webserver, daemon)
     # One process creates the fresh instance's storage first (see services.prepare_dagster_instance).
     prepare = "from energy_assets.services import prepare_dagster_instance; prepare_dagster_instance()"
@@ -113,7 +119,9 @@ def ui_stack(tmp_path_factory) -> UiStack:
         webserver.start()
         daemon.start()
         webserver.wait_healthy(timeout=180)
-        wait_for(lambda: daemon.process.poll() is not None or _daemon_healthy(stack.url), 180, "dagster-daemon heartbeat")
+        wait_for(
+            lambda: daemon.process.poll() is not None or _daemon_healthy(stack.url), 180, "dagster-daemon heartbeat"
+        )
         assert daemon.process.poll() is None, stack.logs()
         yield stack
     finally:

@@ -25,9 +25,8 @@ def home(tmp_path):
     area = tmp_path / "raw"
     area.mkdir()
     shutil.copyfile(BUNDLED_CSV, area / BUNDLED_CSV.name)
-    with isolated_home(tmp_path / "home", ENERGY_RAW_CSV=str(area)) as current:
-        with dg.DagsterInstance.get() as instance:
-            yield current, area, instance
+    with isolated_home(tmp_path / "home", ENERGY_RAW_CSV=str(area)) as current, dg.DagsterInstance.get() as instance:
+        yield current, area, instance
 
 
 def _dead_pid() -> int:
@@ -48,18 +47,24 @@ def test_an_orphaned_in_process_run_is_failed_and_its_mlflow_runs_killed(home):
     current, _, instance = home
     dead = {**run_cleanup.process_tags(), run_cleanup.PID_TAG: str(_dead_pid()), run_cleanup.PROCESS_START_TAG: ""}
     orphan = create_run_for_test(instance, job_name="energy_pipeline", status=dg.DagsterRunStatus.STARTED, tags=dead)
-    alive = create_run_for_test(instance, job_name="energy_pipeline", status=dg.DagsterRunStatus.STARTED, tags=run_cleanup.process_tags())
+    alive = create_run_for_test(
+        instance, job_name="energy_pipeline", status=dg.DagsterRunStatus.STARTED, tags=run_cleanup.process_tags()
+    )
     untagged = create_run_for_test(instance, job_name="energy_pipeline", status=dg.DagsterRunStatus.STARTED)
     client = mlflow.MlflowClient(current.mlflow_tracking_uri)
     from energy_assets.settings import ensure_experiment
 
     experiment = ensure_experiment(current)
-    mlflow_runs = {r.run_id: client.create_run(experiment, tags={"dagster_run_id": r.run_id}).info.run_id for r in (orphan, alive)}
+    mlflow_runs = {
+        r.run_id: client.create_run(experiment, tags={"dagster_run_id": r.run_id}).info.run_id for r in (orphan, alive)
+    }
 
     assert run_cleanup.close_orphaned_runs(instance) == [orphan.run_id]
     assert instance.get_run_by_id(orphan.run_id).status == dg.DagsterRunStatus.FAILURE
     assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
-    assert instance.get_run_by_id(untagged.run_id).status == dg.DagsterRunStatus.STARTED  # launched runs are the code server's to judge
+    assert (
+        instance.get_run_by_id(untagged.run_id).status == dg.DagsterRunStatus.STARTED
+    )  # launched runs are the code server's to judge
     assert client.get_run(mlflow_runs[orphan.run_id]).info.status == "KILLED"
     assert client.get_run(mlflow_runs[alive.run_id]).info.status == "RUNNING"
     assert run_cleanup.close_orphaned_runs(instance) == []  # once
@@ -69,7 +74,9 @@ def _ingested(instance, area) -> None:
     """What an ingest of the area records: raw_readings materialized with the area's data version."""
     from energy_assets.ingest.reader import source_files, source_version
 
-    instance.report_runless_asset_event(dg.AssetMaterialization("raw_readings", metadata={"dvc_md5": source_version(source_files(area))}))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("raw_readings", metadata={"dvc_md5": source_version(source_files(area))})
+    )
 
 
 def _evaluate(instance, cursor: str | None):
@@ -82,7 +89,9 @@ def test_the_raw_area_sensor_waits_for_a_first_ingest_then_requests_the_months_a
     assert isinstance(first, dg.SkipReason) and "never materialized" in first.skip_message
     _ingested(instance, area)
     unchanged = _evaluate(instance, None)  # the area as ingested: recorded, nothing requested
-    assert not unchanged.run_requests and json.loads(unchanged.cursor)[BUNDLED_CSV.name]["md5"] == file_md5(area / BUNDLED_CSV.name)
+    assert not unchanged.run_requests and json.loads(unchanged.cursor)[BUNDLED_CSV.name]["md5"] == file_md5(
+        area / BUNDLED_CSV.name
+    )
 
     lines = BUNDLED_CSV.read_text(encoding="utf-8-sig").splitlines()
     december = [line for line in lines[1:] if line[2:11] == "/12/2018 " and line[:2] != "01"]
@@ -117,7 +126,9 @@ def test_run_monitoring_is_on_in_the_generated_dagster_yaml(tmp_path, profile):
     from energy_assets import settings
 
     saved = os.environ.get("DAGSTER_HOME")
-    current = settings.Settings(profile, tmp_path, BUNDLED_CSV, "sqlite:///unused.db", "postgresql://u:p@127.0.0.1:5432")
+    current = settings.Settings(
+        profile, tmp_path, BUNDLED_CSV, "sqlite:///unused.db", "postgresql://u:p@127.0.0.1:5432"
+    )
     try:
         written = yaml.safe_load((settings.ensure_dagster_home(current) / "dagster.yaml").read_text())
     finally:
@@ -126,14 +137,21 @@ def test_run_monitoring_is_on_in_the_generated_dagster_yaml(tmp_path, profile):
         else:
             os.environ["DAGSTER_HOME"] = saved
     assert written["run_monitoring"]["enabled"] is True
-    assert written["run_monitoring"]["start_timeout_seconds"] > 0 and written["run_monitoring"]["poll_interval_seconds"] > 0
+    assert (
+        written["run_monitoring"]["start_timeout_seconds"] > 0
+        and written["run_monitoring"]["poll_interval_seconds"] > 0
+    )
 
 
 def test_features_follow_clean_data_and_models_wait_for_the_gated_flow():
     from energy_assets.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    automated = {key.to_user_string() for key in graph.materializable_asset_keys if graph.get(key).automation_condition is not None}
+    automated = {
+        key.to_user_string()
+        for key in graph.materializable_asset_keys
+        if graph.get(key).automation_condition is not None
+    }
     assert automated == {"features", "train_readings", "holdout_readings"}
     sensor = defs.resolve_sensor_def("clean_data_followers")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

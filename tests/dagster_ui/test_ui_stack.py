@@ -34,12 +34,17 @@ RUN_FIELDS = "runId status tags { key value }"
 
 
 def _run(stack, run_id: str) -> dict:
-    return stack.graphql(f"query($id: ID!) {{ runOrError(runId: $id) {{ __typename ... on Run {{ {RUN_FIELDS} }} }} }}", {"id": run_id})["runOrError"]
+    return stack.graphql(
+        f"query($id: ID!) {{ runOrError(runId: $id) {{ __typename ... on Run {{ {RUN_FIELDS} }} }} }}", {"id": run_id}
+    )["runOrError"]
 
 
 def _run_messages(stack, run_id: str) -> list[str]:
     data = stack.graphql(
-        "query($id: ID!) { logsForRun(runId: $id, limit: 5000) { __typename ... on EventConnection { events { __typename ... on MessageEvent { message } } } } }",
+        (
+            "query($id: ID!) { logsForRun(runId: $id, limit: 5000) { __typename ... on EventConnection { events "
+            "{ __typename ... on MessageEvent { message } } } } }"
+        ),
         {"id": run_id},
     )
     return [e.get("message") or "" for e in data["logsForRun"]["events"]]
@@ -58,7 +63,7 @@ def _register_months(stack) -> None:
     for month in MONTHS:
         result = stack.graphql(
             "mutation($sel: RepositorySelector!, $key: String!) { addDynamicPartition(repositorySelector: $sel, "
-            "partitionsDefName: \"month\", partitionKey: $key) { __typename ... on Error { message } } }",
+            'partitionsDefName: "month", partitionKey: $key) { __typename ... on Error { message } } }',
             {"sel": LOCATION, "key": month},
         )["addDynamicPartition"]
         assert result["__typename"] in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"), result
@@ -68,7 +73,8 @@ def _launch(stack, call: str, params_type: str, params: dict, success_type: str,
     """A launch mutation as the UI sends it; fails with the server's message unless it succeeded."""
     field = call.split("(")[0]
     result = stack.graphql(
-        f"mutation($params: {params_type}!) {{ {call} {{ __typename ... on {success_type} {{ {success_fields} }} ... on Error {{ message }} }} }}",
+        f"mutation($params: {params_type}!) {{ {call} {{ __typename "
+        f"... on {success_type} {{ {success_fields} }} ... on Error {{ message }} }} }}",
         {"params": params},
     )[field]
     assert result["__typename"] == success_type, result
@@ -88,7 +94,9 @@ def _launch_job(stack, job_name: str, months: list[str]) -> str:
             ]
         },
     }
-    return _launch(stack, "launchRun(executionParams: $params)", "ExecutionParams", params, "LaunchRunSuccess", "run { runId }")["run"]["runId"]
+    return _launch(
+        stack, "launchRun(executionParams: $params)", "ExecutionParams", params, "LaunchRunSuccess", "run { runId }"
+    )["run"]["runId"]
 
 
 def _materialized_partitions(stack, asset: str) -> list[str]:
@@ -103,20 +111,29 @@ def _materialized_partitions(stack, asset: str) -> list[str]:
 def test_a_ui_launched_ingest_builds_every_month_and_features_follow_by_automation(ui_stack):
     _register_months(ui_stack)
     run_id = _launch_job(ui_stack, "ingest_month", MONTHS)
-    wait_for(lambda: _run(ui_stack, run_id)["status"] in FINISHED, 600, f"ingest run {run_id} finishes\n{ui_stack.logs()}", interval=3)
+    wait_for(
+        lambda: _run(ui_stack, run_id)["status"] in FINISHED,
+        600,
+        f"ingest run {run_id} finishes\n{ui_stack.logs()}",
+        interval=3,
+    )
     assert _run(ui_stack, run_id)["status"] == "SUCCESS", _run_messages(ui_stack, run_id)[-15:]
     assert _materialized_partitions(ui_stack, "clean_readings") == MONTHS
     # No job materializes features here: the sensor clean_data_followers requests them.
     latest = (
-        "{ assetOrError(assetKey: {path: [\"features\"]}) { ... on Asset { assetMaterializations(limit: 1) "
+        '{ assetOrError(assetKey: {path: ["features"]}) { ... on Asset { assetMaterializations(limit: 1) '
         "{ runId } } } }"
     )
     automated = wait_for(
-        lambda: (ui_stack.graphql(latest)["assetOrError"].get("assetMaterializations") or [None])[0], 600,
-        f"features materialized by automation\n{ui_stack.logs()}", interval=3,
+        lambda: (ui_stack.graphql(latest)["assetOrError"].get("assetMaterializations") or [None])[0],
+        600,
+        f"features materialized by automation\n{ui_stack.logs()}",
+        interval=3,
     )
     tags = {t["key"]: t["value"] for t in _run(ui_stack, automated["runId"])["tags"]}
-    assert tags.get("dagster/sensor_name") == "clean_data_followers" or "dagster/from_automation_condition" in tags, tags
+    assert tags.get("dagster/sensor_name") == "clean_data_followers" or "dagster/from_automation_condition" in tags, (
+        tags
+    )
 
 
 def test_a_three_month_backfill_launched_as_the_ui_launches_it_completes(ui_stack):
@@ -126,7 +143,14 @@ def test_a_three_month_backfill_launched_as_the_ui_launches_it_completes(ui_stac
         "fromFailure": False,
         "tags": [],
     }
-    launched = _launch(ui_stack, "launchPartitionBackfill(backfillParams: $params)", "LaunchBackfillParams", params, "LaunchBackfillSuccess", "backfillId")
+    launched = _launch(
+        ui_stack,
+        "launchPartitionBackfill(backfillParams: $params)",
+        "LaunchBackfillParams",
+        params,
+        "LaunchBackfillSuccess",
+        "backfillId",
+    )
     query = (
         "query($id: String!) { partitionBackfillOrError(backfillId: $id) { __typename "
         "... on PartitionBackfill { status runs(limit: 20) { runId status } } } }"
@@ -138,11 +162,14 @@ def test_a_three_month_backfill_launched_as_the_ui_launches_it_completes(ui_stac
 
     backfill = wait_for(finished, 600, f"backfill {launched['backfillId']} finishes\n{ui_stack.logs()}", interval=3)
     assert backfill["status"] in ("COMPLETED_SUCCESS", "COMPLETED"), backfill
-    failed = {r["runId"]: _run_messages(ui_stack, r["runId"])[-15:] for r in backfill["runs"] if r["status"] != "SUCCESS"}
+    failed = {
+        r["runId"]: _run_messages(ui_stack, r["runId"])[-15:] for r in backfill["runs"] if r["status"] != "SUCCESS"
+    }
     assert backfill["runs"] and not failed, failed
     backfill_runs = {r["runId"] for r in backfill["runs"]}
     rebuilt = ui_stack.graphql(
-        "{ assetOrError(assetKey: {path: [\"clean_readings\"]}) { ... on Asset { assetMaterializations(limit: 50) { runId partition } } } }"
+        '{ assetOrError(assetKey: {path: ["clean_readings"]}) { ... on Asset { assetMaterializations(limit: '
+        "50) { runId partition } } } }"
     )["assetOrError"]["assetMaterializations"]
     assert sorted(m["partition"] for m in rebuilt if m["runId"] in backfill_runs) == BACKFILL_MONTHS
 
@@ -150,7 +177,10 @@ def test_a_three_month_backfill_launched_as_the_ui_launches_it_completes(ui_stac
 def _wait_for_running_mlflow_run(stack, dagster_run_id: str, timeout: float = 300):
     def running():
         status = _run(stack, dagster_run_id)["status"]
-        assert status not in FINISHED, f"run {dagster_run_id} ended {status} before its MLflow run started: {_run_messages(stack, dagster_run_id)[-12:]}"
+        assert status not in FINISHED, (
+            f"run {dagster_run_id} ended {status} before its MLflow run started: "
+            f"{_run_messages(stack, dagster_run_id)[-12:]}"
+        )
         return [r for r in _mlflow_runs(stack, dagster_run_id) if r.info.status == "RUNNING"]
 
     return wait_for(running, timeout, f"an MLflow run RUNNING for Dagster run {dagster_run_id}", interval=0.5)
@@ -161,13 +191,25 @@ def _wait_until_closed(stack, dagster_run_id: str, killed_at: float, timeout: fl
 
     Prints how long each took after the kill (a measurement for docs/architecture.md, not asserted).
     """
-    wait_for(lambda: _run(stack, dagster_run_id)["status"] in FINISHED, timeout, f"Dagster run {dagster_run_id} marked finished\n{stack.logs()}", interval=0.5)
+    wait_for(
+        lambda: _run(stack, dagster_run_id)["status"] in FINISHED,
+        timeout,
+        f"Dagster run {dagster_run_id} marked finished\n{stack.logs()}",
+        interval=0.5,
+    )
     marked = time.monotonic() - killed_at
     runs = wait_for(
-        lambda: (lambda found: found if found and all(r.info.status != "RUNNING" for r in found) else None)(_mlflow_runs(stack, dagster_run_id)),
-        timeout, f"the MLflow runs of {dagster_run_id} ended\n{stack.logs()}", interval=0.5,
+        lambda: (lambda found: found if found and all(r.info.status != "RUNNING" for r in found) else None)(
+            _mlflow_runs(stack, dagster_run_id)
+        ),
+        timeout,
+        f"the MLflow runs of {dagster_run_id} ended\n{stack.logs()}",
+        interval=0.5,
     )
-    print(f"run {dagster_run_id}: marked finished {marked:.1f} s after SIGKILL, MLflow runs ended {time.monotonic() - killed_at:.1f} s after")
+    print(
+        f"run {dagster_run_id}: marked finished {marked:.1f} s after SIGKILL, MLflow runs ended "
+        f"{time.monotonic() - killed_at:.1f} s after"
+    )
     return {r.info.run_id: r.info.status for r in runs}
 
 
@@ -187,19 +229,25 @@ def test_a_ui_launched_run_killed_with_sigkill_is_marked_failed_and_its_mlflow_r
     ended = _wait_until_closed(ui_stack, run_id, time.monotonic())
     assert _run(ui_stack, run_id)["status"] == "FAILURE"
     assert set(ended.values()) <= {"FAILED", "KILLED"}, ended
-    assert any("terminated by signal 9" in m for m in _run_messages(ui_stack, run_id))  # its code server saw the worker die
+    assert any(
+        "terminated by signal 9" in m for m in _run_messages(ui_stack, run_id)
+    )  # its code server saw the worker die
 
 
 def test_an_in_process_pipeline_killed_with_sigkill_is_closed_with_its_mlflow_run(ui_stack):
     """`make pipeline` killed mid-run: the daemon's sensor finds the dead process and closes its run."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "energy_assets.pipeline"], env=ui_stack.env, cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL, stderr=(ui_stack.home / "killed-pipeline.log").open("w"),
+        [sys.executable, "-m", "energy_assets.pipeline"],
+        env=ui_stack.env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(ui_stack.home / "killed-pipeline.log").open("w"),
     )
     try:
+
         def started_run():
             runs = ui_stack.graphql(
-                f"{{ runsOrError(filter: {{ tags: [{{ key: \"energy/process_pid\", value: \"{process.pid}\" }}] }}) "
+                f'{{ runsOrError(filter: {{ tags: [{{ key: "energy/process_pid", value: "{process.pid}" }}] }}) '
                 f"{{ ... on Runs {{ results {{ {RUN_FIELDS} }} }} }} }}"
             )["runsOrError"]["results"]
             return runs[0]["runId"] if runs else None
@@ -239,7 +287,7 @@ def test_an_export_dropped_into_the_raw_area_starts_the_sensors_ingest_run(ui_st
 
     def sensor_run():
         runs = ui_stack.graphql(
-            f"{{ runsOrError(filter: {{ tags: [{{ key: \"energy/exports\", value: \"{export}\" }}] }}) "
+            f'{{ runsOrError(filter: {{ tags: [{{ key: "energy/exports", value: "{export}" }}] }}) '
             f"{{ ... on Runs {{ results {{ {RUN_FIELDS} jobName }} }} }} }}"
         )["runsOrError"]["results"]
         return runs[0] if runs and runs[0]["status"] in FINISHED else None

@@ -42,7 +42,10 @@ def watched_page(browser) -> Watched:
 
     context.route("**/*", route)
     page.on("console", lambda message: message.type == "error" and watched.console_errors.append(message.text))
-    page.on("response", lambda response: response.status >= 400 and watched.failed.append(f"{response.status} {response.url}"))
+    page.on(
+        "response",
+        lambda response: response.status >= 400 and watched.failed.append(f"{response.status} {response.url}"),
+    )
     page.on("pageerror", lambda error: watched.console_errors.append(f"uncaught: {error}"))
     return watched
 

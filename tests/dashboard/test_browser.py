@@ -31,7 +31,9 @@ def test_page_loads_offline_without_console_errors(path, watched, dashboard_url,
     if path == "tomorrow":
         page.wait_for_function(f"() => document.querySelectorAll('{FORECAST_POINTS}').length > 0", timeout=60_000)
     page.screenshot(path=str(tmp_path / f"{path}.png"), full_page=True)
-    assert not page.locator('[data-testid="stException"]').count(), page.locator('[data-testid="stException"]').first.inner_text()
+    assert not page.locator('[data-testid="stException"]').count(), page.locator(
+        '[data-testid="stException"]'
+    ).first.inner_text()
     assert not watched.console_errors, (watched.console_errors, watched.failed)
     assert not watched.outside, f"requests left the machine: {watched.outside}"
 
@@ -66,7 +68,9 @@ def test_a_whatif_submitted_in_the_browser_shows_the_api_s_saving(watched, dashb
 def test_the_api_docs_render_their_operations_offline(watched, api_url, tmp_path):
     import requests
 
-    operations = sum(len(methods) for methods in requests.get(f"{api_url}/openapi.json", timeout=30).json()["paths"].values())
+    operations = sum(
+        len(methods) for methods in requests.get(f"{api_url}/openapi.json", timeout=30).json()["paths"].values()
+    )
     page = watched.page
     page.goto(f"{api_url}/docs")
     page.wait_for_selector(".opblock", timeout=60_000)

@@ -65,7 +65,7 @@ def test_tomorrow_compares_the_peak_with_the_cap_the_user_sets(on_api):
     cap = round(expected_peak_kw(plain) - 50)
     at.number_input[0].set_value(float(cap)).run()
     assert not at.exception, at.exception
-    peak = [m for m in at.metric if m.label == "Expected peak"][0]
+    peak = next(m for m in at.metric if m.label == "Expected peak")
     assert peak.delta == f"{expected_peak_kw(plain) - cap:+,.1f} kW vs cap"
     messages = " ".join(m.value for m in [*at.warning, *at.info])
     if plain.get("bands"):  # the API judges the cap from the bands
@@ -108,7 +108,7 @@ def test_models_shows_the_latest_drift_report_and_the_gate_decisions(on_api):
     assert monitoring["message"] in shown
     gate_tables = [t.value for t in at.dataframe if "compared with" in t.value.columns]
     assert len(gate_tables) == len(monitoring["gates"])
-    for table, gates in zip(gate_tables, monitoring["gates"]):
+    for table, gates in zip(gate_tables, monitoring["gates"], strict=True):
         assert table["version"].tolist() == [v["version"] for v in gates["versions"]]
         assert table["decision"].tolist() == [v["decision"] for v in gates["versions"]]
         champion = table[table["champion"]]
@@ -131,7 +131,11 @@ def test_bills_show_the_api_s_bills_summed_over_the_months(on_api):
     assert not at.exception, at.exception
     answers = [api_get(on_api, "/copilot/bill", month=m) for m in span["months"]]
     currency = answers[0]["tariff"]["currency"]
-    for label, key in (("Total billed", "total"), ("Demand charge", "demand_charge"), ("Power-factor adjustment", "pf_adjustment")):
+    for label, key in (
+        ("Total billed", "total"),
+        ("Demand charge", "demand_charge"),
+        ("Power-factor adjustment", "pf_adjustment"),
+    ):
         assert metric(at, f"{label} ({currency})") == money(sum(a["bill"][key] for a in answers), "")
     table = at.dataframe[0].value
     assert table["total"].round(2).tolist() == [round(a["bill"]["total"], 2) for a in answers]
@@ -167,7 +171,14 @@ def test_bills_show_actual_vs_the_forecaster_s_backtest(on_api):
 
 def shift_body(day: str) -> dict:
     """The Shift form's defaults, as the request the page sends."""
-    return {"days": [day], "from_start": "10:00", "from_end": "12:00", "to_start": "02:00", "to_end": "04:00", "share": 0.5}
+    return {
+        "days": [day],
+        "from_start": "10:00",
+        "from_end": "12:00",
+        "to_start": "02:00",
+        "to_end": "04:00",
+        "share": 0.5,
+    }
 
 
 def test_whatif_shift_shows_the_api_s_saving(on_api):

@@ -44,7 +44,9 @@ def dvc_project(folder: Path) -> Path:
     subprocess.run([dvc, "remote", "add", "-d", "local", str(folder / "remote")], cwd=folder, check=True)
     area = folder / "data" / "raw"
     area.mkdir(parents=True)
-    shutil.copyfile(PROJECT_ROOT / "data" / "raw" / "steel_industry_energy.csv.dvc", area / "steel_industry_energy.csv.dvc")
+    shutil.copyfile(
+        PROJECT_ROOT / "data" / "raw" / "steel_industry_energy.csv.dvc", area / "steel_industry_energy.csv.dvc"
+    )
     shutil.copyfile(BUNDLED_CSV, area / "steel_industry_energy.csv")
     return area
 

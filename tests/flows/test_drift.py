@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from energy_assets.monitoring import drift, performance, shifts
 from energy_assets.flows.monitor_drift import monitor_drift
 from energy_assets.flows.simulate_drift import simulate_drift
+from energy_assets.monitoring import drift, performance, shifts
 from tests.conftest import isolated_home
 from tests.flows.conftest import CHEAP_FORECASTER, WORSE_ESTIMATOR
 
@@ -22,8 +22,14 @@ def test_psi_is_zero_for_the_same_sample_and_grows_with_a_shift():
 
 
 def test_shifts_change_only_what_they_claim():
-    month = pd.DataFrame({"co2_tco2": [0.0, 0.02, 0.04], "load_type": ["Light_Load"] * 2 + ["Maximum_Load"],
-                          "usage_kwh": [1.0, 2, 3], "lagging_reactive_power_kvarh": [1.0, 1, 1]})
+    month = pd.DataFrame(
+        {
+            "co2_tco2": [0.0, 0.02, 0.04],
+            "load_type": ["Light_Load"] * 2 + ["Maximum_Load"],
+            "usage_kwh": [1.0, 2, 3],
+            "lagging_reactive_power_kvarh": [1.0, 1, 1],
+        }
+    )
     assert shifts.co2_plus_50pct(month)["co2_tco2"].tolist() == pytest.approx([0.0, 0.03, 0.06])
     assert (shifts.load_type_shift(month)["load_type"] == "Medium_Load").sum() == 1
     assert shifts.unshifted(month).equals(month)
@@ -54,7 +60,10 @@ def test_monitor_records_history_and_retrains_only_on_drift(model_home):
         assert latest.month == "2018-12" and latest.drifted
         assert latest.retrain is not None and latest.retrain.decisions
         assert {c["kind"] for c in latest.summary["columns"]} == {"feature", "target", "prediction"}
-        assert {e["model"] for e in latest.summary["errors"]} == {"energy-usage-estimator", "energy-day-ahead-forecaster"}
+        assert {e["model"] for e in latest.summary["errors"]} == {
+            "energy-usage-estimator",
+            "energy-day-ahead-forecaster",
+        }
         instance = dg.DagsterInstance.get()
         history = instance.fetch_materializations(dg.AssetKey("drift_report"), limit=10).records
         assert {r.partition_key for r in history} >= {"2018-11", "2018-12"}
@@ -64,7 +73,9 @@ def _backtest(days: int, sigma: float, start: str = "2018-10-01", seed: int = 0)
     rng = np.random.default_rng(seed)
     timestamps = pd.date_range(pd.Timestamp(start) + pd.Timedelta(minutes=15), periods=days * 96, freq="15min")
     actual = rng.uniform(10, 50, len(timestamps))
-    return pd.DataFrame({"timestamp": timestamps, "actual": actual, "predicted": actual + rng.normal(0, sigma, len(timestamps))})
+    return pd.DataFrame(
+        {"timestamp": timestamps, "actual": actual, "predicted": actual + rng.normal(0, sigma, len(timestamps))}
+    )
 
 
 def test_the_noise_limit_comes_from_the_models_own_daily_error():
@@ -102,7 +113,9 @@ def test_bad_thresholds_and_backtests_are_named():
 
 
 def test_the_usage_level_shift_moves_usage_only():
-    month = pd.DataFrame({"usage_kwh": [10.0, 20.0], "co2_tco2": [0.01, 0.02], "load_type": ["Light_Load", "Maximum_Load"]})
+    month = pd.DataFrame(
+        {"usage_kwh": [10.0, 20.0], "co2_tco2": [0.01, 0.02], "load_type": ["Light_Load", "Maximum_Load"]}
+    )
     shifted = shifts.usage_level_shift(month)
     assert shifted["usage_kwh"].tolist() == pytest.approx([11.0, 22.0])
     assert shifted.drop(columns="usage_kwh").equals(month.drop(columns="usage_kwh"))

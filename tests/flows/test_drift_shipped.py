@@ -47,7 +47,10 @@ def test_simulate_drift_proves_detection_on_the_shipped_champions(shipped_champi
     assert run.metadata_of("drift_simulation")["thresholds"] == outcome.thresholds
     artifact = latest_artifact("drift-simulation")
     assert outcome.run_id in artifact and "`rmse_quantile` = 0.99" in artifact
-    assert f"{limits[ESTIMATOR_MODEL_NAME]['limit']:.3f}" in artifact and f"{limits[FORECASTER_MODEL_NAME]['limit']:.3f}" in artifact
+    assert (
+        f"{limits[ESTIMATOR_MODEL_NAME]['limit']:.3f}" in artifact
+        and f"{limits[FORECASTER_MODEL_NAME]['limit']:.3f}" in artifact
+    )
 
 
 def test_no_unshifted_holdout_month_is_a_performance_alarm(shipped_champions):

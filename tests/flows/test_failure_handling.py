@@ -25,13 +25,16 @@ def test_an_unreachable_webserver_is_retried_then_fails_as_transport(monkeypatch
 
     @flow(retries=0)
     def launch_once():
-        state = tasks.run_dagster_job.with_options(retry_delay_seconds=0, on_failure=[lambda *a: None]).submit("retrain_models")
+        state = tasks.run_dagster_job.with_options(retry_delay_seconds=0, on_failure=[lambda *a: None]).submit(
+            "retrain_models"
+        )
         attempts.append(state)
         return state.result()
 
     with pytest.raises(dagster_runs.DagsterTransportError):
         launch_once()
     run = attempts[0]
+
     # The task ran once and was retried TRANSPORT_RETRIES times before giving up.
     async def run_count() -> int:
         async with get_client() as client:

@@ -77,11 +77,20 @@ def test_ingest_versions_the_export_and_builds_its_month(ingest_home):
     # DVC recorded and pushed it; the Dagster run built only that partition, with its checks passing
     dvc_file = area / (export.name + ".dvc")
     assert outcome.dvc_md5 in dvc_file.read_text()
-    status = subprocess.run([str(Path(sys.executable).with_name("dvc")), "status", "-c", "--json"], cwd=area.parent.parent,
-                            capture_output=True, text=True, check=True)
+    status = subprocess.run(
+        [str(Path(sys.executable).with_name("dvc")), "status", "-c", "--json"],
+        cwd=area.parent.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert status.stdout.strip() in ("{}", "")
     assert run.success and {m["partition"] for m in run.materializations["clean_readings"]} == {"2019-01"}
-    assert {c.name for c in run.checks if c.passed} >= {"check_continuity", "check_schema", "check_day_of_week_consistent"}
+    assert {c.name for c in run.checks if c.passed} >= {
+        "check_continuity",
+        "check_schema",
+        "check_day_of_week_consistent",
+    }
 
 
 def test_ingest_of_an_export_with_a_gap_past_the_limit_fails_with_the_check_message(ingest_home):
@@ -90,9 +99,11 @@ def test_ingest_of_an_export_with_a_gap_past_the_limit_fails_with_the_check_mess
     export_2019(export, month=2, broken_usage="-5")  # a rejected reading: a gap within the limits
     lines = export.read_text().splitlines(keepends=True)
     export.write_text("".join(lines[:1000] + lines[1100:]))  # and 25 hours missing: past the 24-hour limit
-    with isolated_home(root / "home", ENERGY_RAW_CSV=str(area)):
-        with pytest.raises(dagster_runs.DagsterRunFailed, match="check_continuity"):
-            ingest(str(export))
+    with (
+        isolated_home(root / "home", ENERGY_RAW_CSV=str(area)),
+        pytest.raises(dagster_runs.DagsterRunFailed, match="check_continuity"),
+    ):
+        ingest(str(export))
 
 
 def test_a_first_ingest_into_a_new_instance_builds_every_month_of_the_raw_area(tmp_path):

@@ -29,7 +29,9 @@ def test_retrain_promotes_the_better_estimator_and_keeps_the_better_forecaster(m
 
         # the Dagster run is real, in the home's instance, and failed only on the forecaster's gate
         run = dagster_runs.outcome(outcome.run_id)
-        assert run.only_gates_failed and [c.name for c in run.failed_checks] == ["check_day_ahead_forecaster_beats_champion"]
+        assert run.only_gates_failed and [c.name for c in run.failed_checks] == [
+            "check_day_ahead_forecaster_beats_champion"
+        ]
         artifact = latest_artifact("retrain-decision")
         assert outcome.run_id in artifact and f"/runs/{outcome.run_id}" in artifact
         assert "**promoted**" in artifact and "**kept**" in artifact and f"{estimator.reference_rmse:.4f}" in artifact

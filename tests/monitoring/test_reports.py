@@ -42,11 +42,14 @@ def test_a_damaged_report_is_named(tmp_path):
     folder = reports.report_folder(tmp_path)
     folder.mkdir()
     (folder / "2018-12.json").write_text("{not json")
-    with pytest.raises(ValueError, match="2018-12.json"):
+    with pytest.raises(ValueError, match=r"2018-12\.json"):
         reports.latest_summary(tmp_path)
 
 
 def test_numpy_values_and_nan_are_stored_as_json_types():
     import numpy as np
 
-    assert json.dumps(reports._plain({"a": np.bool_(True), "b": np.float64("nan"), "c": [np.int64(3)]})) == '{"a": true, "b": null, "c": [3]}'
+    assert (
+        json.dumps(reports._plain({"a": np.bool_(True), "b": np.float64("nan"), "c": [np.int64(3)]}))
+        == '{"a": true, "b": null, "c": [3]}'
+    )

@@ -108,7 +108,7 @@ class BackgroundService:
     log_path: Path
     process: subprocess.Popen | None = field(default=None, repr=False)
 
-    def start(self) -> "BackgroundService":
+    def start(self) -> BackgroundService:
         log = self.log_path.open("w")
         self.process = subprocess.Popen(
             self.command, env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -188,7 +188,12 @@ def stack_env(databases: Databases, home: Path, mlflow_port: int, prefect_port: 
 def write_dagster_home(env: dict[str, str]) -> Path:
     """dagster.yaml on the PostgreSQL database, written by the settings module as the containers do."""
     done = subprocess.run(
-        [sys.executable, "-m", "energy_assets.settings", "dagster-home"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "energy_assets.settings", "dagster-home"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if done.returncode != 0:
         raise SettingsError(done.stderr)
@@ -210,10 +215,19 @@ def stack(databases, tmp_path_factory):
         "mlflow": BackgroundService(
             "mlflow",
             [
-                str(BIN / "mlflow"), "server",
-                "--backend-store-uri", databases.url("mlflow"),
-                "--serve-artifacts", "--artifacts-destination", str(home / "mlartifacts"),
-                "--host", "127.0.0.1", "--port", str(ports["mlflow"]), "--workers", "1",
+                str(BIN / "mlflow"),
+                "server",
+                "--backend-store-uri",
+                databases.url("mlflow"),
+                "--serve-artifacts",
+                "--artifacts-destination",
+                str(home / "mlartifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports["mlflow"]),
+                "--workers",
+                "1",
             ],
             {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
             f"http://127.0.0.1:{ports['mlflow']}/health",
@@ -233,7 +247,15 @@ def stack(databases, tmp_path_factory):
         ),
         "dagster": BackgroundService(
             "dagster",
-            [str(BIN / "dagster-webserver"), "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(ports["dagster"])],
+            [
+                str(BIN / "dagster-webserver"),
+                "-w",
+                str(PROJECT_ROOT / "workspace.yaml"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(ports["dagster"]),
+            ],
             env,
             f"http://127.0.0.1:{ports['dagster']}/server_info",
             logs / "dagster.log",
@@ -262,4 +284,6 @@ def stack(databases, tmp_path_factory):
 
 def run_python(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
     """A Python command of the project in a child process on the stack's environment, bounded in time."""
-    return subprocess.run([sys.executable, *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout
+    )

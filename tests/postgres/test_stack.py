@@ -76,14 +76,21 @@ def _serve(stack, name: str, args: list[str], health_path: str, env: dict[str, s
 @pytest.fixture(scope="module")
 def api(stack, pipeline_run):
     """The API, pointed at the MLflow server (the champions the pipeline registered)."""
-    yield from _serve(stack, "api", ["-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", "{port}"], "/health")
+    yield from _serve(
+        stack,
+        "api",
+        ["-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", "{port}"],
+        "/health",
+    )
 
 
 @pytest.fixture(scope="module")
 def dashboard(stack, api):
     """The operator dashboard over that API, as `make run` starts it."""
     env = {**stack.env, "ENERGY_API_URL": stack.url("api")}
-    yield from _serve(stack, "dashboard", ["-m", "dashboard", "--host", "127.0.0.1", "--port", "{port}"], "/_stcore/health", env)
+    yield from _serve(
+        stack, "dashboard", ["-m", "dashboard", "--host", "127.0.0.1", "--port", "{port}"], "/_stcore/health", env
+    )
 
 
 def test_databases_are_fresh_and_only_this_module_s(databases):
@@ -98,13 +105,19 @@ def test_pipeline_runs_and_materializations_land_in_postgres(stack, pipeline_run
     assert (status, job) == ("SUCCESS", "energy_pipeline")
     materialized = db.query(
         "dagster",
-        "SELECT asset_key, partition FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
+        (
+            "SELECT asset_key, partition FROM event_logs WHERE run_id = %s AND dagster_event_type = "
+            "'ASSET_MATERIALIZATION'"
+        ),
         (pipeline_run,),
     )
     assets = {json.loads(key)[0] for key, _ in materialized}
     assert {"raw_readings", "rejected_readings", "clean_readings", *MODEL_ASSETS} <= assets
     months = sorted(partition for key, partition in materialized if json.loads(key)[0] == "clean_readings")
-    registered = sorted(p for (p,) in db.query("dagster", "SELECT partition FROM dynamic_partitions WHERE partitions_def_name = 'month'"))
+    registered = sorted(
+        p
+        for (p,) in db.query("dagster", "SELECT partition FROM dynamic_partitions WHERE partitions_def_name = 'month'")
+    )
     assert months == registered and len(months) == 12, months
     # Nothing of the run went to a local SQLite instance.
     assert not list((stack.home / "dagster").rglob("*.db"))
@@ -116,8 +129,10 @@ def test_models_are_registered_in_postgres_with_artifacts_served(stack, pipeline
     assert {name for name, _, _ in versions} == set(MODEL_NAMES)
     champions = dict(db.query("mlflow", "SELECT name, version FROM registered_model_aliases WHERE alias = 'champion'"))
     assert set(champions) == set(MODEL_NAMES)
-    runs = {run_id: tag for run_id, tag in db.query("mlflow", "SELECT run_uuid, value FROM tags WHERE key = 'dagster_run_id'")}
-    assert all(runs.get(run_id) == pipeline_run for _, _, run_id in versions), "each version comes from the pipeline's Dagster run"
+    runs = dict(db.query("mlflow", "SELECT run_uuid, value FROM tags WHERE key = 'dagster_run_id'"))
+    assert all(runs.get(run_id) == pipeline_run for _, _, run_id in versions), (
+        "each version comes from the pipeline's Dagster run"
+    )
     # Artifacts went through the server (--serve-artifacts) into its destination, not a client-side path.
     assert len(list((stack.home / "mlartifacts").rglob("MLmodel"))) >= len(MODEL_NAMES)
 
@@ -126,8 +141,10 @@ def test_retrain_flow_runs_end_to_end_on_prefect_and_dagster(stack, pipeline_run
     """The project's `retrain` flow, reported to the Prefect server on PostgreSQL, driving Dagster on PostgreSQL."""
     script = (
         f"RETRAIN_ESTIMATOR = {RETRAIN_ESTIMATOR!r}; RETRAIN_FORECASTER = {RETRAIN_FORECASTER!r}; "
-        "import json; from energy_assets.flows.retrain import retrain; outcome = retrain(estimator=RETRAIN_ESTIMATOR, forecaster=RETRAIN_FORECASTER); "
-        "print(json.dumps({'run_id': outcome.run_id, 'decisions': {k: v.decision for k, v in outcome.decisions.items()}}))"
+        "import json; from energy_assets.flows.retrain import retrain; outcome = "
+        "retrain(estimator=RETRAIN_ESTIMATOR, forecaster=RETRAIN_FORECASTER); "
+        "print(json.dumps({'run_id': outcome.run_id, 'decisions': {k: v.decision for k, v in "
+        "outcome.decisions.items()}}))"
     )
     done = run_python(["-c", script], stack.env, timeout=400)
     assert done.returncode == 0, f"retrain flow failed:\n{done.stdout[-3000:]}\n{done.stderr[-4000:]}"
@@ -140,7 +157,9 @@ def test_retrain_flow_runs_end_to_end_on_prefect_and_dagster(stack, pipeline_run
         "SELECT f.name, r.state_type FROM flow_run r JOIN flow f ON f.id = r.flow_id WHERE f.name = 'retrain'",
     )
     assert flow_runs == [("retrain", "COMPLETED")]
-    ((job, status),) = db.query("dagster", "SELECT pipeline_name, status FROM runs WHERE run_id = %s", (outcome["run_id"],))
+    ((job, status),) = db.query(
+        "dagster", "SELECT pipeline_name, status FROM runs WHERE run_id = %s", (outcome["run_id"],)
+    )
     assert job == "retrain_models"
     # A kept champion fails its blocking gate check, and with it the Dagster run: that is a decision.
     assert status == "SUCCESS" or "kept" in outcome["decisions"].values(), status
@@ -149,7 +168,7 @@ def test_retrain_flow_runs_end_to_end_on_prefect_and_dagster(stack, pipeline_run
         "SELECT DISTINCT asset_key FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION'",
         (outcome["run_id"],),
     )
-    assert MODEL_ASSETS <= {json.loads(key)[0] for (key,) in trained}
+    assert {json.loads(key)[0] for (key,) in trained} >= MODEL_ASSETS
 
 
 def test_api_serves_the_champion_from_the_mlflow_server(stack, api):
@@ -182,7 +201,9 @@ def test_make_verify_passes_on_the_running_stack(stack, api, dashboard):
     done = _verify(_verify_env(stack))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.strip().splitlines()
-    assert [line.split()[:2] for line in lines] == [["ok", s] for s in ("dagster", "daemon", "mlflow", "prefect", "api", "dashboard")]
+    assert [line.split()[:2] for line in lines] == [
+        ["ok", s] for s in ("dagster", "daemon", "mlflow", "prefect", "api", "dashboard")
+    ]
     assert "energy-usage-estimator v" in lines[-2]
 
 
@@ -191,7 +212,14 @@ def test_make_verify_fails_when_a_service_is_down(stack, api, dashboard):
     done = _verify(_verify_env(stack))
     assert done.returncode == 1
     status = {line.split()[1]: line.split()[0] for line in done.stdout.strip().splitlines()}
-    assert status == {"dagster": "ok", "daemon": "ok", "mlflow": "ok", "prefect": "ok", "api": "FAIL", "dashboard": "ok"}
+    assert status == {
+        "dagster": "ok",
+        "daemon": "ok",
+        "mlflow": "ok",
+        "prefect": "ok",
+        "api": "FAIL",
+        "dashboard": "ok",
+    }
 
 
 def test_two_partitions_materialize_concurrently_on_postgres(stack, pipeline_run, tmp_path):
@@ -202,7 +230,7 @@ def test_two_partitions_materialize_concurrently_on_postgres(stack, pipeline_run
     script = str(PROJECT_ROOT / "tests" / "postgres" / "materialize_month.py")
     with ThreadPoolExecutor(2) as pool:
         done = list(pool.map(lambda m: run_python([script, m, str(barrier), "2"], stack.env, timeout=300), months))
-    for month, process in zip(months, done):
+    for month, process in zip(months, done, strict=True):
         assert process.returncode == 0, f"{month}:\n{process.stderr[-4000:]}"
     results = [json.loads(p.stdout.strip().splitlines()[-1]) for p in done]
     assert all(r["success"] for r in results), results
@@ -213,7 +241,7 @@ def test_two_partitions_materialize_concurrently_on_postgres(stack, pipeline_run
         (tuple(r["run_id"] for r in results),),
     )
     assert [status for _, status, _, _ in rows] == ["SUCCESS", "SUCCESS"]
-    (_, _, first_start, first_end), (_, _, second_start, _) = rows
+    (_, _, _, first_end), (_, _, second_start, _) = rows
     assert second_start < first_end, "the two runs did not overlap in time"
     for result in results:
         (count,) = db.query(
@@ -234,12 +262,19 @@ def test_a_run_submitted_to_the_webserver_is_queued_and_launched_by_the_daemon(s
         "{'dagster/partition': '2018-05'}))"
     )
     done = run_python(["-c", script], {**stack.env, "ENERGY_DAGSTER_URL": stack.url("dagster")}, timeout=300)
-    assert done.returncode == 0, f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}\n{stack.services['dagster-daemon'].log_tail()}"
+    assert done.returncode == 0, (
+        f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}\n{stack.services['dagster-daemon'].log_tail()}"
+    )
     run_id = done.stdout.strip().splitlines()[-1]
     db = stack.databases
     ((job, status),) = db.query("dagster", "SELECT pipeline_name, status FROM runs WHERE run_id = %s", (run_id,))
     assert (job, status) == ("ingest_month", "SUCCESS")
-    events = [e for (e,) in db.query("dagster", "SELECT dagster_event_type FROM event_logs WHERE run_id = %s ORDER BY id", (run_id,))]
+    events = [
+        e
+        for (e,) in db.query(
+            "dagster", "SELECT dagster_event_type FROM event_logs WHERE run_id = %s ORDER BY id", (run_id,)
+        )
+    ]
     assert "PIPELINE_ENQUEUED" in events, sorted(set(events))
     assert events.index("PIPELINE_ENQUEUED") < events.index("PIPELINE_STARTING") < events.index("PIPELINE_START")
     daemon_log = stack.services["dagster-daemon"].log_path.read_text(errors="replace")
@@ -247,7 +282,10 @@ def test_a_run_submitted_to_the_webserver_is_queued_and_launched_by_the_daemon(s
     assert run_id in daemon_log, "the run executed in a process the daemon launched"
     partitions = db.query(
         "dagster",
-        "SELECT partition FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION' AND asset_key = %s",
+        (
+            "SELECT partition FROM event_logs WHERE run_id = %s AND dagster_event_type = 'ASSET_MATERIALIZATION' "
+            "AND asset_key = %s"
+        ),
         (run_id, json.dumps(["clean_readings"])),
     )
     assert partitions == [("2018-05",)]

@@ -166,6 +166,8 @@ def test_registered_forecaster_reproduces_its_backtest_bands(pipeline_result, fo
     days = schema.interval_day(readings["timestamp"])
     window = readings[((days > day - pd.Timedelta(days=42)) & (days <= day)).to_numpy()].reset_index(drop=True)
     got = bands.predict_quantiles(model, window).tail(96).reset_index(drop=True)
-    expected = backtest.set_index(pd.to_datetime(backtest["timestamp"])).reindex(pd.to_datetime(window["timestamp"].tail(96)))
+    expected = backtest.set_index(pd.to_datetime(backtest["timestamp"])).reindex(
+        pd.to_datetime(window["timestamp"].tail(96))
+    )
     assert expected["actual"].notna().all()
     np.testing.assert_allclose(got.to_numpy(), expected[list(QUANTILE_COLUMNS)].to_numpy(), rtol=0, atol=1e-9)

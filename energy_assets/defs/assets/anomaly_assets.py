@@ -32,16 +32,23 @@ def forecast_anomalies(
 ) -> dg.Output[pd.DataFrame]:
     month = context.partition_key
     if config.window_days < ForecasterParams.history_days:
-        raise dg.Failure(f"config 'window_days' is {config.window_days}; the forecaster needs at least {ForecasterParams.history_days}")
+        raise dg.Failure(
+            f"config 'window_days' is {config.window_days}; the forecaster needs at least "
+            f"{ForecasterParams.history_days}"
+        )
     client = mlflow.MlflowClient(get_settings().mlflow_tracking_uri)
     version = champion_version(client, FORECASTER_MODEL_NAME)
     if version is None:
-        raise dg.Failure(f"{FORECASTER_MODEL_NAME} has no champion yet: materialize day_ahead_forecaster_champion first")
+        raise dg.Failure(
+            f"{FORECASTER_MODEL_NAME} has no champion yet: materialize day_ahead_forecaster_champion first"
+        )
     forecaster = mlflow.sklearn.load_model(f"models:/{FORECASTER_MODEL_NAME}/{version.version}")
     if not hasattr(forecaster.named_steps["regressor"], "predict_quantiles"):
         raise dg.Failure(f"{FORECASTER_MODEL_NAME} v{version.version} has no forecast bands (predict_quantiles)")
     try:
-        scan = anomalies.scan_month(forecaster, clean_readings, month, ForecasterParams.history_days, config.window_days)
+        scan = anomalies.scan_month(
+            forecaster, clean_readings, month, ForecasterParams.history_days, config.window_days
+        )
     except anomalies.AnomalyInputError as error:
         raise dg.Failure(f"partition {month}: {error}") from None
     summary = scan.summary()
@@ -57,6 +64,8 @@ def forecast_anomalies(
             "forecaster": f"models:/{FORECASTER_MODEL_NAME}/{version.version}",
             # Months the forecaster was trained on are scanned in-sample: fewer anomalies than out of sample.
             "in_training_period": bool(in_sample),
-            "largest": dg.MetadataValue.md(scan.anomalies.head(10).to_markdown(index=False) if len(scan.anomalies) else "none"),
+            "largest": dg.MetadataValue.md(
+                scan.anomalies.head(10).to_markdown(index=False) if len(scan.anomalies) else "none"
+            ),
         },
     )

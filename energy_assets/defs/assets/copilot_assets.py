@@ -39,7 +39,9 @@ def _monthly_asset(description: str, **extra):
 
 
 class TariffConfig(dg.Config):
-    tariff_path: str = Field(default="", description=f"Tariff file (YAML). Empty: env {TARIFF_ENV}, else the bundled KEPCO 2018 tariff.")
+    tariff_path: str = Field(
+        default="", description=f"Tariff file (YAML). Empty: env {TARIFF_ENV}, else the bundled KEPCO 2018 tariff."
+    )
 
 
 def _tariff(config: TariffConfig) -> Tariff:
@@ -81,11 +83,19 @@ def _months(context: dg.AssetExecutionContext, priced) -> list[str]:
     "The month's electricity bill under the tariff: energy charge by TOU period, billing demand "
     "(ratchet) and demand charge, power-factor adjustment, total and CO2.",
     check_specs=[
-        dg.AssetCheckSpec("check_bill_components_add_up", asset="monthly_bill", blocking=True,
-                          description="energy by period sums to the energy charge; energy + demand + power factor = total"),
-        dg.AssetCheckSpec("check_bill_every_interval_priced", asset="monthly_bill", blocking=True,
-                          description="every reading of the month has a rate (priced intervals = readings); intervals missing from "
-                                      "the month are listed, and judged by the clean data's continuity checks"),
+        dg.AssetCheckSpec(
+            "check_bill_components_add_up",
+            asset="monthly_bill",
+            blocking=True,
+            description="energy by period sums to the energy charge; energy + demand + power factor = total",
+        ),
+        dg.AssetCheckSpec(
+            "check_bill_every_interval_priced",
+            asset="monthly_bill",
+            blocking=True,
+            description="every reading of the month has a rate (priced intervals = readings); intervals missing from "
+            "the month are listed, and judged by the clean data's continuity checks",
+        ),
     ],
 )
 def monthly_bill(context: dg.AssetExecutionContext, config: TariffConfig, clean_readings: pd.DataFrame):
@@ -101,8 +111,16 @@ def monthly_bill(context: dg.AssetExecutionContext, config: TariffConfig, clean_
         priced_all[month] = b["priced_intervals"] == b["intervals"]
 
     def draw(ax):
-        frame = pd.DataFrame({m: {**{f"energy ({p})": v for p, v in b["energy_charge_by_period"].items()},
-                                  "demand": b["demand_charge"], "power factor": b["pf_adjustment"]} for m, b in bills.items()}).T
+        frame = pd.DataFrame(
+            {
+                m: {
+                    **{f"energy ({p})": v for p, v in b["energy_charge_by_period"].items()},
+                    "demand": b["demand_charge"],
+                    "power factor": b["pf_adjustment"],
+                }
+                for m, b in bills.items()
+            }
+        ).T
         frame.plot.bar(stacked=True, ax=ax, width=0.8)
         ax.set(ylabel=tariff.currency, xlabel="month")
 
@@ -116,16 +134,24 @@ def monthly_bill(context: dg.AssetExecutionContext, config: TariffConfig, clean_
             "plot": _plot(draw, "bill by component"),
         },
     )
-    yield dg.AssetCheckResult(check_name="check_bill_components_add_up", passed=all(add_up.values()),
-                              metadata={"failing_months": [m for m, ok in add_up.items() if not ok]})
-    yield dg.AssetCheckResult(check_name="check_bill_every_interval_priced", passed=all(priced_all.values()),
-                              metadata={"unpriced_months": [m for m, ok in priced_all.items() if not ok],
-                                        "missing_intervals": {m: b["expected_intervals"] - b["intervals"] for m, b in bills.items()}})
+    yield dg.AssetCheckResult(
+        check_name="check_bill_components_add_up",
+        passed=all(add_up.values()),
+        metadata={"failing_months": [m for m, ok in add_up.items() if not ok]},
+    )
+    yield dg.AssetCheckResult(
+        check_name="check_bill_every_interval_priced",
+        passed=all(priced_all.values()),
+        metadata={
+            "unpriced_months": [m for m, ok in priced_all.items() if not ok],
+            "missing_intervals": {m: b["expected_intervals"] - b["intervals"] for m, b in bills.items()},
+        },
+    )
 
 
 @_monthly_asset(
-    f"The month's lagging (09-23 h) and leading (23-09 h) power factor, the adjustment on the bill, "
-    f"and the automatic capacitor bank that would lift the lagging power factor to {PF_TARGET_PCT:.0f} % with its saving.",
+    "The month's lagging (09-23 h) and leading (23-09 h) power factor, the adjustment on the bill, and the "
+    f"automatic capacitor bank that would lift the lagging power factor to {PF_TARGET_PCT:.0f} % with its saving.",
 )
 def power_factor_report(context: dg.AssetExecutionContext, config: TariffConfig, clean_readings: pd.DataFrame):
     tariff = _tariff(config)
@@ -134,31 +160,46 @@ def power_factor_report(context: dg.AssetExecutionContext, config: TariffConfig,
     for month in _months(context, priced):
         scenario = service.whatif_power_factor(priced, months=[month], target_pf_pct=PF_TARGET_PCT, tariff=tariff)
         pf = scenario["pf"][month]
-        rows[month] = pd.DataFrame([{
-            "month": month, **pf,
-            "bank_kvar_for_target": scenario["scenario"]["bank_kvar"],
-            "saving": scenario["months"][month]["delta"]["total"] * -1,
-        }])
+        rows[month] = pd.DataFrame(
+            [
+                {
+                    "month": month,
+                    **pf,
+                    "bank_kvar_for_target": scenario["scenario"]["bank_kvar"],
+                    "saving": scenario["months"][month]["delta"]["total"] * -1,
+                }
+            ]
+        )
     table = priced.table
     window = tariff.lagging.contains(table["hour"].to_numpy())
-    daily = table[table["month"].astype(str).isin(rows)].assign(lag_kwh=lambda t: np.where(window[t.index], t[schema.TARGET], 0.0),
-                                                                lag_kvarh=lambda t: np.where(window[t.index], t["lagging_reactive_power_kvarh"], 0.0))
+    daily = table[table["month"].astype(str).isin(rows)].assign(
+        lag_kwh=lambda t: np.where(window[t.index], t[schema.TARGET], 0.0),
+        lag_kvarh=lambda t: np.where(window[t.index], t["lagging_reactive_power_kvarh"], 0.0),
+    )
     by_day = daily.groupby("day")[["lag_kwh", "lag_kvarh"]].sum()
     lagging_daily = 100 * by_day["lag_kwh"] / np.hypot(by_day["lag_kwh"], by_day["lag_kvarh"]).replace(0, np.nan)
 
     def draw(ax):
         ax.plot(lagging_daily.index, lagging_daily.to_numpy(), linewidth=0.9, label="lagging pf, 09-23 h")
-        ax.axhline(tariff.lagging.reference_pct, color="black", linewidth=0.8, label=f"reference {tariff.lagging.reference_pct:.0f} %")
+        ax.axhline(
+            tariff.lagging.reference_pct,
+            color="black",
+            linewidth=0.8,
+            label=f"reference {tariff.lagging.reference_pct:.0f} %",
+        )
         ax.set(ylabel="%", xlabel="day")
         ax.legend(loc="lower right")
 
     summary = {m: r.iloc[0].to_dict() for m, r in rows.items()}
-    return dg.Output(rows, metadata={
-        "tariff_version": tariff.label,
-        "target_pf_pct": PF_TARGET_PCT,
-        "report": dg.MetadataValue.json(summary),
-        "plot": _plot(draw, "daily lagging power factor"),
-    })
+    return dg.Output(
+        rows,
+        metadata={
+            "tariff_version": tariff.label,
+            "target_pf_pct": PF_TARGET_PCT,
+            "report": dg.MetadataValue.json(summary),
+            "plot": _plot(draw, "daily lagging power factor"),
+        },
+    )
 
 
 @_monthly_asset(
@@ -172,15 +213,21 @@ def peak_report(context: dg.AssetExecutionContext, config: TariffConfig, clean_r
     for month in _months(context, priced):
         rows = priced.rows_of([month])
         top = rows.nlargest(TOP_PEAKS, "demand_kw")
-        tables[month] = pd.DataFrame({
-            "timestamp": top[schema.TIMESTAMP].to_numpy(),
-            "demand_kw": top["demand_kw"].to_numpy(),
-            "period": top["period"].astype(str).to_numpy(),
-            "weekday": (top[schema.TIMESTAMP] - schema.INTERVAL).dt.day_name().to_numpy(),
-        })
+        tables[month] = pd.DataFrame(
+            {
+                "timestamp": top[schema.TIMESTAMP].to_numpy(),
+                "demand_kw": top["demand_kw"].to_numpy(),
+                "period": top["period"].astype(str).to_numpy(),
+                "weekday": (top[schema.TIMESTAMP] - schema.INTERVAL).dt.day_name().to_numpy(),
+            }
+        )
         bill = service.bill(priced, month, tariff)["bill"]
-        summary[month] = {"max_demand_kw": bill["max_demand_kw"], "max_demand_at": bill["max_demand_at"],
-                          "billing_demand_kw": bill["billing_demand_kw"], "billing_demand_month": bill["billing_demand_month"]}
+        summary[month] = {
+            "max_demand_kw": bill["max_demand_kw"],
+            "max_demand_at": bill["max_demand_at"],
+            "billing_demand_kw": bill["billing_demand_kw"],
+            "billing_demand_month": bill["billing_demand_month"],
+        }
     table = priced.table[priced.table["month"].astype(str).isin(tables)]
     daily = table.groupby("day")["demand_kw"].max()
 
@@ -192,9 +239,12 @@ def peak_report(context: dg.AssetExecutionContext, config: TariffConfig, clean_r
         ax.set(ylabel="kW (15-minute average)", xlabel="day")
         ax.legend(loc="lower right")
 
-    return dg.Output(tables, metadata={
-        "tariff_version": tariff.label,
-        "peaks": dg.MetadataValue.json(summary),
-        "interval_hours": INTERVAL_HOURS,
-        "plot": _plot(draw, "daily maximum demand and billing demand (red)"),
-    })
+    return dg.Output(
+        tables,
+        metadata={
+            "tariff_version": tariff.label,
+            "peaks": dg.MetadataValue.json(summary),
+            "interval_hours": INTERVAL_HOURS,
+            "plot": _plot(draw, "daily maximum demand and billing demand (red)"),
+        },
+    )

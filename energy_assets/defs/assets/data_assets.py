@@ -1,6 +1,5 @@
 """Data assets: the raw export as read, its clean monthly readings, the rejected rows, features, the split."""
 
-
 import os
 
 import dagster as dg
@@ -23,11 +22,16 @@ SOURCE_MAP_KEY = "ops.raw_readings.config.source_map (or env ENERGY_SOURCE_MAP)"
 class RawSourceConfig(dg.Config):
     path: str = Field(
         default="",
-        description="CSV export or folder of CSV exports to ingest. Empty: env ENERGY_RAW_CSV, else the bundled UCI file.",
+        description=(
+            "CSV export or folder of CSV exports to ingest. Empty: env ENERGY_RAW_CSV, else the bundled UCI file."
+        ),
     )
     source_map: str = Field(
         default="",
-        description="YAML source map describing the export's shape (docs/data.md). Empty: env ENERGY_SOURCE_MAP, else the UCI export's shape.",
+        description=(
+            "YAML source map describing the export's shape (docs/data.md). Empty: env ENERGY_SOURCE_MAP, else "
+            "the UCI export's shape."
+        ),
     )
 
 
@@ -40,7 +44,11 @@ def read_source(path: str, source_map: str) -> tuple[pd.DataFrame, str, list]:
         raise dg.Failure(description=str(error)) from error
 
 
-@dg.asset(group_name="ingest", kinds={"pandas", "parquet"}, description="Every row of the raw export, as text, with its file and line.")
+@dg.asset(
+    group_name="ingest",
+    kinds={"pandas", "parquet"},
+    description="Every row of the raw export, as text, with its file and line.",
+)
 def raw_readings(context: dg.AssetExecutionContext, config: RawSourceConfig) -> dg.Output[pd.DataFrame]:
     path = config.path or str(get_settings().raw_source)
     source_map = config.source_map or os.environ.get("ENERGY_SOURCE_MAP", "")
@@ -104,7 +112,9 @@ def summary_metadata(summary: dict) -> dict:
 @dg.asset(
     group_name="ingest",
     kinds={"pandas", "parquet"},
-    description="Raw rows that need a judgement, each with every reason it was rejected. Counts add up with the clean rows.",
+    description=(
+        "Raw rows that need a judgement, each with every reason it was rejected. Counts add up with the clean rows."
+    ),
 )
 def rejected_readings(validated_readings: dict[str, pd.DataFrame]) -> dg.Output[pd.DataFrame]:
     rejected = validated_readings["rejected"]
@@ -118,7 +128,9 @@ def rejected_readings(validated_readings: dict[str, pd.DataFrame]) -> dg.Output[
     backfill_policy=dg.BackfillPolicy.single_run(),
     description="Validated readings in the canonical schema, one partition per month (by interval start).",
 )
-def clean_readings(context: dg.AssetExecutionContext, validated_readings: dict[str, pd.DataFrame]) -> dg.Output[dict[str, pd.DataFrame]]:
+def clean_readings(
+    context: dg.AssetExecutionContext, validated_readings: dict[str, pd.DataFrame]
+) -> dg.Output[dict[str, pd.DataFrame]]:
     clean = validated_readings["clean"]
     month = month_of(clean[schema.TIMESTAMP])
     parts = {}
@@ -153,8 +165,16 @@ def features(clean_readings: pd.DataFrame) -> dg.Output[pd.DataFrame]:
 @dg.multi_asset(
     group_name="features",
     outs={
-        "train_readings": dg.AssetOut(kinds={"pandas", "parquet"}, description="Clean readings of Jan-Sep 2018.", automation_condition=dg.AutomationCondition.eager()),
-        "holdout_readings": dg.AssetOut(kinds={"pandas", "parquet"}, description="Clean readings of Oct-Dec 2018.", automation_condition=dg.AutomationCondition.eager()),
+        "train_readings": dg.AssetOut(
+            kinds={"pandas", "parquet"},
+            description="Clean readings of Jan-Sep 2018.",
+            automation_condition=dg.AutomationCondition.eager(),
+        ),
+        "holdout_readings": dg.AssetOut(
+            kinds={"pandas", "parquet"},
+            description="Clean readings of Oct-Dec 2018.",
+            automation_condition=dg.AutomationCondition.eager(),
+        ),
     },
 )
 def readings_split(clean_readings: pd.DataFrame):

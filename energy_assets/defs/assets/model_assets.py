@@ -1,6 +1,5 @@
 """Model assets: train on Jan-Sep, judge on Oct-Dec, log to MLflow, register, and promote past the gate."""
 
-
 import base64
 import tempfile
 from dataclasses import asdict
@@ -116,7 +115,13 @@ def _log_and_register(
     plots = evaluation.diagnostic_plots(backtest, importance, asset_name)
     with child_run(context.resources.mlflow, asset_name, tags) as run, tempfile.TemporaryDirectory() as tmp:
         mlflow.log_params(params)
-        mlflow.log_metrics({**metrics, **{f"holdout_{k}": v for k, v in holdout.items()}, "baseline_seasonal_naive_rmse": baseline_rmse})
+        mlflow.log_metrics(
+            {
+                **metrics,
+                **{f"holdout_{k}": v for k, v in holdout.items()},
+                "baseline_seasonal_naive_rmse": baseline_rmse,
+            }
+        )
         backtest.to_parquet(Path(tmp) / "backtest.parquet", index=False)
         mlflow.log_artifact(str(Path(tmp) / "backtest.parquet"))
         for name, png in plots.items():
@@ -151,10 +156,12 @@ def _log_and_register(
         "holdout_mae": holdout["mae"],
         "holdout_r2": holdout["r2"],
         "baseline_rmse": baseline_rmse,
-        **{k: v for k, v in metrics.items()},
+        **metrics,
         **tags,
     }
-    context.log.info(f"{model_name} v{version}: holdout RMSE {holdout['rmse']:.4f} kWh (seasonal naive {baseline_rmse:.4f})")
+    context.log.info(
+        f"{model_name} v{version}: holdout RMSE {holdout['rmse']:.4f} kWh (seasonal naive {baseline_rmse:.4f})"
+    )
     return dg.Output(
         summary,
         metadata={
@@ -183,7 +190,10 @@ def _log_and_register(
     description="Estimates an interval's usage_kwh from its other readings; registered as energy-usage-estimator.",
 )
 def usage_estimator(
-    context: dg.AssetExecutionContext, config: EstimatorConfig, train_readings: pd.DataFrame, holdout_readings: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    config: EstimatorConfig,
+    train_readings: pd.DataFrame,
+    holdout_readings: pd.DataFrame,
 ) -> dg.Output[dict]:
     params = config.params()
     data_version = raw_data_version(train_readings, holdout_readings)
@@ -223,7 +233,10 @@ def usage_estimator(
     "registered as energy-day-ahead-forecaster.",
 )
 def day_ahead_forecaster(
-    context: dg.AssetExecutionContext, config: ForecasterConfig, train_readings: pd.DataFrame, holdout_readings: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    config: ForecasterConfig,
+    train_readings: pd.DataFrame,
+    holdout_readings: pd.DataFrame,
 ) -> dg.Output[dict]:
     params = config.params()
     data_version = raw_data_version(train_readings, holdout_readings)
@@ -234,11 +247,14 @@ def day_ahead_forecaster(
     everything = pd.concat([train_readings, holdout_readings], ignore_index=True)[list(schema.COLUMNS)]
     backtest = bands.banded_backtest(model, train_readings, holdout_readings)
     band_metrics = bands.holdout_band_metrics(backtest, everything, train_readings)
-    featurized = model.named_steps["features"].transform(everything).iloc[len(train_readings):]
+    featurized = model.named_steps["features"].transform(everything).iloc[len(train_readings) :]
     importance = evaluation.permutation_importance_of(
         model.named_steps["regressor"], featurized, holdout_readings[schema.TARGET], params.seed
     )
-    example_day = schema.interval_day(holdout_readings[schema.TIMESTAMP]) == schema.interval_day(holdout_readings[schema.TIMESTAMP]).iloc[0]
+    example_day = (
+        schema.interval_day(holdout_readings[schema.TIMESTAMP])
+        == schema.interval_day(holdout_readings[schema.TIMESTAMP]).iloc[0]
+    )
     input_example = holdout_readings[example_day.to_numpy()][list(schema.COLUMNS)].head(5).assign(usage_kwh=np.nan)
     return _log_and_register(
         context,

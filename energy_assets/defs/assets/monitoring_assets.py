@@ -23,12 +23,21 @@ scenario_partitions = dg.StaticPartitionsDefinition(list(shifts.SCENARIOS))
 
 class DriftConfig(dg.Config):
     psi: float = Field(default=drift.DriftThresholds.psi, description="PSI above this is drift.")
-    ks_statistic: float = Field(default=drift.DriftThresholds.ks_statistic, description="KS statistic above this (and p below ks_pvalue) is drift.")
+    ks_statistic: float = Field(
+        default=drift.DriftThresholds.ks_statistic,
+        description="KS statistic above this (and p below ks_pvalue) is drift.",
+    )
     ks_pvalue: float = Field(default=drift.DriftThresholds.ks_pvalue)
-    out_of_range_share: float = Field(default=drift.DriftThresholds.out_of_range_share, description="Share of a month outside the reference range above this is drift.")
+    out_of_range_share: float = Field(
+        default=drift.DriftThresholds.out_of_range_share,
+        description="Share of a month outside the reference range above this is drift.",
+    )
     rmse_quantile: float = Field(
         default=drift.DriftThresholds.rmse_quantile,
-        description="A model's month RMSE above this quantile of same-length months resampled from its holdout days is beyond noise.",
+        description=(
+            "A model's month RMSE above this quantile of same-length months resampled from its holdout days is "
+            "beyond noise."
+        ),
     )
     rmse_floor_share: float = Field(
         default=drift.DriftThresholds.rmse_floor_share,
@@ -37,13 +46,18 @@ class DriftConfig(dg.Config):
 
     def thresholds(self) -> drift.DriftThresholds:
         try:
-            return drift.DriftThresholds.from_mapping(self.model_dump(include=set(drift.DriftThresholds.__dataclass_fields__)), "config")
+            return drift.DriftThresholds.from_mapping(
+                self.model_dump(include=set(drift.DriftThresholds.__dataclass_fields__)), "config"
+            )
         except ValueError as error:
             raise dg.Failure(str(error)) from error
 
 
 class SimulationConfig(DriftConfig):
-    month: str = Field(default=shifts.CONTROL_MONTH, description="The real month (YYYY-MM, a clean_readings partition) the shifts are applied to.")
+    month: str = Field(
+        default=shifts.CONTROL_MONTH,
+        description="The real month (YYYY-MM, a clean_readings partition) the shifts are applied to.",
+    )
 
 
 def _champions() -> tuple[drift.ChampionModel | None, drift.ChampionModel | None]:
@@ -85,8 +99,14 @@ def drift_report(
     recent, history = _month_and_history(clean_readings, month)
     estimator, forecaster = _champions()
     report = drift.build_report(
-        month, train_readings, recent, config.thresholds(),
-        history=history, estimator=estimator, forecaster=forecaster, reference_label=REFERENCE_LABEL,
+        month,
+        train_readings,
+        recent,
+        config.thresholds(),
+        history=history,
+        estimator=estimator,
+        forecaster=forecaster,
+        reference_label=REFERENCE_LABEL,
     )
     context.log.info(("DRIFT: " + "; ".join(report.reasons)) if report.drifted else f"{month}: no drift")
     # the whole verdict beside the table, for readers without Dagster (the API's /model/monitoring)
@@ -104,19 +124,34 @@ def drift_report(
     "month, each of which must be detected, and the unshifted month, which must not be.",
 )
 def drift_simulation(
-    context: dg.AssetExecutionContext, config: SimulationConfig, train_readings: pd.DataFrame, clean_readings: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    config: SimulationConfig,
+    train_readings: pd.DataFrame,
+    clean_readings: pd.DataFrame,
 ) -> dg.Output[dict[str, pd.DataFrame]]:
     recent, history = _month_and_history(clean_readings, config.month)
     estimator, forecaster = _champions()
     tables, evidence, reports = {}, {}, {}
     for scenario in context.partition_keys:
         report = drift.build_report(
-            f"{config.month} ({scenario})", train_readings, shifts.SCENARIOS[scenario].shift(recent), config.thresholds(),
-            history=history, estimator=estimator, forecaster=forecaster, reference_label=REFERENCE_LABEL,
+            f"{config.month} ({scenario})",
+            train_readings,
+            shifts.SCENARIOS[scenario].shift(recent),
+            config.thresholds(),
+            history=history,
+            estimator=estimator,
+            forecaster=forecaster,
+            reference_label=REFERENCE_LABEL,
         )
-        tables[scenario], evidence[scenario], reports[scenario] = report.table(), shifts.evidence(scenario, report), report
+        tables[scenario], evidence[scenario], reports[scenario] = (
+            report.table(),
+            shifts.evidence(scenario, report),
+            report,
+        )
     everything_as_expected = all(e["as_expected"] for e in evidence.values())
-    context.log.info(f"simulation on {config.month}: {'every scenario as expected' if everything_as_expected else evidence}")
+    context.log.info(
+        f"simulation on {config.month}: {'every scenario as expected' if everything_as_expected else evidence}"
+    )
     # every scenario is the same month judged by the same champions: one set of limits
     thresholds = next(iter(reports.values())).threshold_summary()
     return dg.Output(

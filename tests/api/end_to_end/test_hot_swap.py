@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import mlflow
-import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -74,7 +73,8 @@ def swap_registry(tmp_path_factory, pipeline_result) -> SwapRegistry:
     champion = client.get_model_version_by_alias(ESTIMATOR_MODEL_NAME, CHAMPION_ALIAS)
     old_model = mlflow.sklearn.load_model(
         mlflow.artifacts.download_artifacts(
-            artifact_uri=client.get_model_version_download_uri(ESTIMATOR_MODEL_NAME, str(champion.version)), tracking_uri=uri
+            artifact_uri=client.get_model_version_download_uri(ESTIMATOR_MODEL_NAME, str(champion.version)),
+            tracking_uri=uri,
         )
     )
     # A genuinely different estimator: fewer iterations, another seed, trained on the real months.
@@ -84,14 +84,27 @@ def swap_registry(tmp_path_factory, pipeline_result) -> SwapRegistry:
     )
     experiment_id = client.create_experiment("api-hot-swap", artifact_location=(home / "artifacts").as_uri())
     example = estimator_input(train.head(5))
-    tags = {k: v for k, v in champion.tags.items() if k in (lineage.TAG_DATA_VERSION, lineage.TAG_GIT_COMMIT, lineage.TAG_CODE_VERSION)}
+    tags = {
+        k: v
+        for k, v in champion.tags.items()
+        if k in (lineage.TAG_DATA_VERSION, lineage.TAG_GIT_COMMIT, lineage.TAG_CODE_VERSION)
+    }
     new_version = _log_version(uri, experiment_id, new_model, example, tags)
     broken_version = _log_version(uri, experiment_id, new_model, example, tags)
     # Break the last one's artifact: the API must refuse it and keep serving.
     broken_source = client.get_model_version_download_uri(ESTIMATOR_MODEL_NAME, broken_version)
     broken_dir = Path(mlflow.artifacts.download_artifacts(artifact_uri=broken_source, tracking_uri=uri))
     (broken_dir / "model.skops").write_bytes(b"not a model")
-    return SwapRegistry(uri, client, str(champion.version), new_version, broken_version, old_model, new_model, current.asset_dir / "clean_readings")
+    return SwapRegistry(
+        uri,
+        client,
+        str(champion.version),
+        new_version,
+        broken_version,
+        old_model,
+        new_model,
+        current.asset_dir / "clean_readings",
+    )
 
 
 @dataclass
@@ -110,7 +123,9 @@ def test_alias_move_under_load_swaps_once_without_failures(swap_registry, readin
     }
     assert abs(expected[reg.old_version] - expected[reg.new_version]) > 1e-6, "the two versions must be told apart"
 
-    app = create_app(ApiConfig(tracking_uri=reg.uri, clean_readings_dir=reg.clean_dir, poll_seconds=0.2, startup_wait_seconds=120))
+    app = create_app(
+        ApiConfig(tracking_uri=reg.uri, clean_readings_dir=reg.clean_dir, poll_seconds=0.2, startup_wait_seconds=120)
+    )
     stop = threading.Event()
     workers = [Worker() for _ in range(4)]
 
@@ -121,7 +136,12 @@ def test_alias_move_under_load_swaps_once_without_failures(swap_registry, readin
                     response = http.post("/predict", json=reading)
                     body = response.json()
                     worker.results.append(
-                        (response.status_code, response.headers.get("X-Model-Version", ""), body["lineage"]["model_version"], body["usage_kwh"])
+                        (
+                            response.status_code,
+                            response.headers.get("X-Model-Version", ""),
+                            body["lineage"]["model_version"],
+                            body["usage_kwh"],
+                        )
                     )
                 except Exception as error:  # a failed request is what this test looks for
                     worker.errors.append(repr(error))
@@ -153,7 +173,9 @@ def test_alias_move_under_load_swaps_once_without_failures(swap_registry, readin
         assert all(header == body for _, header, body, _ in worker.results)  # lineage never mixed
         assert set(versions) == {reg.old_version, reg.new_version}
         switch = versions.index(reg.new_version)
-        assert versions[:switch] == [reg.old_version] * switch and versions[switch:] == [reg.new_version] * (len(versions) - switch)
+        assert versions[:switch] == [reg.old_version] * switch and versions[switch:] == [reg.new_version] * (
+            len(versions) - switch
+        )
         # Each answer was computed by the version it names.
         for _, _, version, value in worker.results:
             assert value == pytest.approx(expected[version], abs=1e-9)
@@ -162,7 +184,15 @@ def test_alias_move_under_load_swaps_once_without_failures(swap_registry, readin
 def test_broken_version_keeps_the_old_one_serving_and_reload_recovers(swap_registry, reading):
     reg = swap_registry
     reg.client.set_registered_model_alias(ESTIMATOR_MODEL_NAME, CHAMPION_ALIAS, reg.old_version)
-    app = create_app(ApiConfig(tracking_uri=reg.uri, clean_readings_dir=reg.clean_dir, poll_seconds=3600, api_token=API_TOKEN, startup_wait_seconds=120))
+    app = create_app(
+        ApiConfig(
+            tracking_uri=reg.uri,
+            clean_readings_dir=reg.clean_dir,
+            poll_seconds=3600,
+            api_token=API_TOKEN,
+            startup_wait_seconds=120,
+        )
+    )
     auth = {"Authorization": f"Bearer {API_TOKEN}"}
     with TestClient(app) as client:
         assert client.post("/predict", json=reading).json()["lineage"]["model_version"] == reg.old_version
@@ -172,17 +202,31 @@ def test_broken_version_keeps_the_old_one_serving_and_reload_recovers(swap_regis
         assert outcome["changed"] is False and f"version {reg.broken_version}" in outcome["error"]
         health = client.get("/health").json()
         assert health["status"] == "degraded"
-        assert health["models"][ESTIMATOR_MODEL_NAME] == {**health["models"][ESTIMATOR_MODEL_NAME], "loaded": True, "version": reg.old_version}
+        assert health["models"][ESTIMATOR_MODEL_NAME] == {
+            **health["models"][ESTIMATOR_MODEL_NAME],
+            "loaded": True,
+            "version": reg.old_version,
+        }
         assert f"version {reg.broken_version}" in health["models"][ESTIMATOR_MODEL_NAME]["last_error"]
         still = client.post("/predict", json=reading)
         assert still.status_code == 200 and still.json()["lineage"]["model_version"] == reg.old_version
-        assert f'energy_api_model_load_failures_total{{model="{ESTIMATOR_MODEL_NAME}"}} 1.0' in client.get("/metrics").text
+        assert (
+            f'energy_api_model_load_failures_total{{model="{ESTIMATOR_MODEL_NAME}"}} 1.0' in client.get("/metrics").text
+        )
 
         reg.client.set_registered_model_alias(ESTIMATOR_MODEL_NAME, CHAMPION_ALIAS, reg.new_version)
         outcome = client.post("/admin/reload", headers=auth).json()["models"][ESTIMATOR_MODEL_NAME]
-        assert outcome == {"previous_version": reg.old_version, "version": reg.new_version, "changed": True, "error": None}
+        assert outcome == {
+            "previous_version": reg.old_version,
+            "version": reg.new_version,
+            "changed": True,
+            "error": None,
+        }
         assert client.get("/health").json()["status"] == "ok"
         assert client.post("/predict", json=reading).headers["X-Model-Version"] == reg.new_version
         served = {m["name"]: m for m in client.get("/model").json()["models"]}[ESTIMATOR_MODEL_NAME]
         assert served["version"] == reg.new_version
-        assert served["data_version"] == reg.client.get_model_version(ESTIMATOR_MODEL_NAME, reg.new_version).tags[lineage.TAG_DATA_VERSION]
+        assert (
+            served["data_version"]
+            == reg.client.get_model_version(ESTIMATOR_MODEL_NAME, reg.new_version).tags[lineage.TAG_DATA_VERSION]
+        )
