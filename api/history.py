@@ -131,12 +131,20 @@ def forecast_input(history: pd.DataFrame, day: dt.date) -> ForecastInput:
     if not FIRST_DAY <= day <= LAST_DAY:
         raise ForecastUnavailable(f"day {day} is outside the supported range {FIRST_DAY} to {LAST_DAY}")
     target = pd.Timestamp(day)
-    start, end = target - pd.Timedelta(days=HISTORY_DAYS), target  # interval ends 00:15 of the first day ... 24:00 of the last
+    start, end = (
+        target - pd.Timedelta(days=HISTORY_DAYS),
+        target,
+    )  # interval ends 00:15 of the first day ... 24:00 of the last
     # The history is sorted by time, so each span of days is a slice found by binary search.
     days = history["_day"].to_numpy()
     window_at, start_at, target_at, after_at = np.searchsorted(
-        days, [(target - pd.Timedelta(days=WINDOW_DAYS)).to_datetime64(), start.to_datetime64(), target.to_datetime64(),
-               (target + pd.Timedelta(days=1)).to_datetime64()]
+        days,
+        [
+            (target - pd.Timedelta(days=WINDOW_DAYS)).to_datetime64(),
+            start.to_datetime64(),
+            target.to_datetime64(),
+            (target + pd.Timedelta(days=1)).to_datetime64(),
+        ],
     )
     recent = history[schema.TIMESTAMP].iloc[start_at:target_at]
     gaps = continuity.gaps_between(recent, start + schema.INTERVAL, end)

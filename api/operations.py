@@ -14,7 +14,6 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -141,8 +140,8 @@ class Copilot:
                 return cached
         prepared = clean_history.forecast_input(history, day)
         # The features need the history rows (lags); the models only the day's own 96 rows.
-        features = served.features.transform(prepared.frame).iloc[-schema.INTERVALS_PER_DAY:]
-        rows = prepared.frame.iloc[-schema.INTERVALS_PER_DAY:]
+        features = served.features.transform(prepared.frame).iloc[-schema.INTERVALS_PER_DAY :]
+        rows = prepared.frame.iloc[-schema.INTERVALS_PER_DAY :]
         bands = hasattr(served.regressor, "predict_with_quantiles")
         if bands:  # one pass: the bands are built around the point forecast
             point, quantiles = served.regressor.predict_with_quantiles(features)
@@ -159,7 +158,13 @@ class Copilot:
             for column in QUANTILE_COLUMNS:
                 frame[column] = np.asarray(quantiles[column], dtype=float)
         forecast = DayForecast(
-            frame, served, prepared.load_type_source, prepared.history_days, prepared.history_missing_intervals, bands, version
+            frame,
+            served,
+            prepared.load_type_source,
+            prepared.history_days,
+            prepared.history_missing_intervals,
+            bands,
+            version,
         )
         with self._lock:
             self._forecasts[key] = forecast

@@ -58,7 +58,11 @@ CANDIDATES: list[tuple[str, tuple[str, ...], dict]] = [
         for label, columns in (("previous features", PREVIOUS_FEATURES), ("+ same-kind days", ALL_FEATURES))
         for depth, leaf in ((5, 200), (4, 500), (3, 1000), (4, 1000))
     ],
-    ("+ same-kind days, depth 4 / leaf 500, 800 x 0.02", ALL_FEATURES, dict(max_iter=800, learning_rate=0.02, max_depth=4, min_samples_leaf=500)),
+    (
+        "+ same-kind days, depth 4 / leaf 500, 800 x 0.02",
+        ALL_FEATURES,
+        dict(max_iter=800, learning_rate=0.02, max_depth=4, min_samples_leaf=500),
+    ),
     *[
         (f"+ same-kind days, Poisson, {label}", ALL_FEATURES, dict(loss="poisson", learning_rate=0.05, **settings))
         for label, settings in (
@@ -103,8 +107,12 @@ def inner_validation(train: pd.DataFrame, columns: tuple[str, ...], settings: di
 
 def chosen_settings(params: ForecasterParams) -> dict:
     return dict(
-        loss=params.loss, max_iter=params.max_iter, learning_rate=params.learning_rate,
-        max_depth=params.max_depth, min_samples_leaf=params.min_samples_leaf, l2_regularization=params.l2_regularization,
+        loss=params.loss,
+        max_iter=params.max_iter,
+        learning_rate=params.learning_rate,
+        max_depth=params.max_depth,
+        min_samples_leaf=params.min_samples_leaf,
+        l2_regularization=params.l2_regularization,
     )
 
 
@@ -123,8 +131,15 @@ def rolling_forecasts(train: pd.DataFrame, params: ForecasterParams) -> tuple[pd
     return features, forecast
 
 
-def bands_validation(train: pd.DataFrame, params: ForecasterParams, features: pd.DataFrame, forecast: np.ndarray,
-                     calibration_months: int, scale_kwh: float | None, groups: tuple[str, ...]) -> list[dict[str, float]]:
+def bands_validation(
+    train: pd.DataFrame,
+    params: ForecasterParams,
+    features: pd.DataFrame,
+    forecast: np.ndarray,
+    calibration_months: int,
+    scale_kwh: float | None,
+    groups: tuple[str, ...],
+) -> list[dict[str, float]]:
     """Per validation month: bands calibrated on the residuals of the `calibration_months` months before it, scored on it."""
     target = train[schema.TARGET].to_numpy()
     month = schema.interval_day(train[schema.TIMESTAMP]).dt.month.to_numpy()
@@ -134,13 +149,17 @@ def bands_validation(train: pd.DataFrame, params: ForecasterParams, features: pd
         calibrating = np.isin(month, range(m - calibration_months, m))
         scored = month == m
         scores = (target[calibrating] - forecast[calibrating]) / bands.band_scale(forecast[calibrating], scale_kwh)
-        pooled, keys, offsets = bands.calibrate(scores, bands.group_keys(features[calibrating], groups), min_group_rows=500)
+        pooled, keys, offsets = bands.calibrate(
+            scores, bands.group_keys(features[calibrating], groups), min_group_rows=500
+        )
         row_offsets = np.tile(pooled, (int(scored.sum()), 1))
         own_keys = bands.group_keys(features[scored], groups)
         for key, own in zip(keys, offsets):
             row_offsets[(own_keys == key).all(axis=1)] = own
         point = forecast[scored]
-        quantiles = pd.DataFrame(bands.banded(point, bands.band_scale(point, scale_kwh), row_offsets), columns=list(bands.QUANTILE_COLUMNS))
+        quantiles = pd.DataFrame(
+            bands.banded(point, bands.band_scale(point, scale_kwh), row_offsets), columns=list(bands.QUANTILE_COLUMNS)
+        )
         backtest = pd.concat([evaluation.backtest_frame(train[scored], point), quantiles], axis=1)
         before = train[month < m].reset_index(drop=True)
         rows.append({"month": start[:7], **bands.holdout_band_metrics(backtest, train, before)})
@@ -149,6 +168,7 @@ def bands_validation(train: pd.DataFrame, params: ForecasterParams, features: pd
 
 def choose_bands(results: dict[tuple, list[dict[str, float]]]) -> tuple:
     """The candidate with the smallest worst-month coverage error; within half a point of it, the lowest mean pinball."""
+
     def worst(rows):
         return max(max(abs(r["holdout_coverage_80"] - 0.80), abs(r["holdout_coverage_95"] - 0.95)) for r in rows)
 
@@ -203,14 +223,21 @@ def main() -> None:
         for label, columns, settings in CANDIDATES:
             pooled, months = inner_validation(train, columns, settings)
             print(f"{label:<56} {pooled:7.3f}  " + " ".join(f"{m:6.2f}" for m in months), flush=True)
-    print("bands around the chosen point model, calibrated on the rolling-origin residuals of the K months before each validation month")
-    print(f"{'K':>2} {'scale (kWh)':>11} {'groups':<8} {'80 % Jul/Aug/Sep':<20} {'95 % Jul/Aug/Sep':<20} {'worst':>6} {'pinball':>8} {'naive':>7} {'better':>7}")
+    print(
+        "bands around the chosen point model, calibrated on the rolling-origin residuals of the K months before each validation month"
+    )
+    print(
+        f"{'K':>2} {'scale (kWh)':>11} {'groups':<8} {'80 % Jul/Aug/Sep':<20} {'95 % Jul/Aug/Sep':<20} {'worst':>6} {'pinball':>8} {'naive':>7} {'better':>7}"
+    )
     features, forecast = rolling_forecasts(train, chosen)
     results = {}
     for k, scale, groups in BAND_CANDIDATES:
         rows = results[(k, scale, groups)] = bands_validation(train, chosen, features, forecast, k, scale, groups)
         worst = max(max(abs(r["holdout_coverage_80"] - 0.80), abs(r["holdout_coverage_95"] - 0.95)) for r in rows)
-        ours, naive = np.mean([r["holdout_pinball_mean"] for r in rows]), np.mean([r["baseline_seasonal_naive_pinball_mean"] for r in rows])
+        ours, naive = (
+            np.mean([r["holdout_pinball_mean"] for r in rows]),
+            np.mean([r["baseline_seasonal_naive_pinball_mean"] for r in rows]),
+        )
         better = np.mean([r["pinball_improvement"] for r in rows])
         cover80 = "/".join(f"{r['holdout_coverage_80']:.1%}" for r in rows)
         cover95 = "/".join(f"{r['holdout_coverage_95']:.1%}" for r in rows)
@@ -220,8 +247,10 @@ def main() -> None:
             flush=True,
         )
     k, scale, groups = choose_bands(results)
-    print(f"chosen: K = {k}, scale = {scale}, groups = {groups or 'none'}; defaults: K = {chosen.calibration_months}, "
-          f"scale = {chosen.band_scale_kwh}, groups = {chosen.band_groups or 'none'}")
+    print(
+        f"chosen: K = {k}, scale = {scale}, groups = {groups or 'none'}; defaults: K = {chosen.calibration_months}, "
+        f"scale = {chosen.band_scale_kwh}, groups = {chosen.band_groups or 'none'}"
+    )
     if args.holdout:
         scores = holdout_scores(readings, chosen)
         print(

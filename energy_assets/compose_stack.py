@@ -744,7 +744,9 @@ def step_api(ctx: Context) -> str:
     answer = _get_json(f"{ctx.url('api')}/predict", sample_reading())
     lineage = answer["lineage"]
     if str(lineage["model_version"]) != registry.get(ESTIMATOR_MODEL_NAME) or not answer["usage_kwh"] >= 0:
-        raise StepFailed(f"/predict answered {answer}, expected {ESTIMATOR_MODEL_NAME} v{registry.get(ESTIMATOR_MODEL_NAME)}")
+        raise StepFailed(
+            f"/predict answered {answer}, expected {ESTIMATOR_MODEL_NAME} v{registry.get(ESTIMATOR_MODEL_NAME)}"
+        )
     # The forecasts and the copilot read the clean readings the stack's pipeline wrote (the shared volume).
     span = _get_json(f"{ctx.url('api')}/history")
     if not span["days"]:
@@ -752,9 +754,13 @@ def step_api(ctx: Context) -> str:
     forecast = _get_json(f"{ctx.url('api')}/forecast?day={span['next_day']}")
     explained = _get_json(f"{ctx.url('api')}/copilot/explain?day={span['last_day']}")
     top = explained["contributions"]["features"][0]
-    return ("serves " + ", ".join(f"{n} v{v}" for n, v in served.items()) + f" (= registry @{CHAMPION_ALIAS}); /predict {answer['usage_kwh']:.2f} kWh; "
-            f"/history {span['days']} days; /forecast {span['next_day']} {len(forecast['intervals'])} intervals; "
-            f"/copilot/explain {span['last_day']}: top contribution {top['feature']} {top['contribution_kwh']:+.2f} kWh")
+    return (
+        "serves "
+        + ", ".join(f"{n} v{v}" for n, v in served.items())
+        + f" (= registry @{CHAMPION_ALIAS}); /predict {answer['usage_kwh']:.2f} kWh; "
+        f"/history {span['days']} days; /forecast {span['next_day']} {len(forecast['intervals'])} intervals; "
+        f"/copilot/explain {span['last_day']}: top contribution {top['feature']} {top['contribution_kwh']:+.2f} kWh"
+    )
 
 
 def _stop_dockerd(process: subprocess.Popen) -> str:

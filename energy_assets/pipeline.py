@@ -73,9 +73,8 @@ def run_pipeline(
     import dagster as dg
     import mlflow
 
-    from energy_assets.definitions import defs
-    from energy_assets.defs.partitions import register_months
     from energy_assets.defs.execution import execute
+    from energy_assets.defs.partitions import register_months
     from energy_assets.defs.run_cleanup import close_orphaned_runs, end_mlflow_runs, process_tags
 
     current = energy_settings.get_settings()

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from energy_assets import settings as energy_settings
+
 WORKER_PRELOAD = "energy_assets.defs.celery_worker"
 from energy_assets.services import prepare_dagster_instance
 
@@ -33,15 +34,33 @@ def celery_commands(count: int, concurrency: int, name: str, current: energy_set
     config = energy_settings.celery_worker_config(current)
     return [
         [
-            str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app", "-y", str(config),
-            "-q", current.celery.queue, "-n", f"{name}{index}", "--loglevel", "INFO",
+            str(BIN / "dagster-celery"),
+            "worker",
+            "start",
+            "-A",
+            "dagster_celery.app",
+            "-y",
+            str(config),
+            "-q",
+            current.celery.queue,
+            "-n",
+            f"{name}{index}",
+            "--loglevel",
+            "INFO",
             # Imported once by the worker's main process, so each pool process forks with the code
             # location loaded instead of importing it (seconds) per step.
-            "-i", WORKER_PRELOAD,
+            "-i",
+            WORKER_PRELOAD,
             # after `--`: celery's own worker options. One step per pool process, then a fresh one:
             # MLflow's active-run stack (dagster-mlflow's resource) is process state, and a step of
             # one Dagster run must not find the MLflow run of another run's step still active.
-            "--", "--concurrency", str(concurrency), "--max-tasks-per-child", "1", "--without-gossip", "--without-mingle",
+            "--",
+            "--concurrency",
+            str(concurrency),
+            "--max-tasks-per-child",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
         ]
         for index in range(1, count + 1)
     ]
@@ -59,21 +78,33 @@ def worker_env(current: energy_settings.Settings) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m energy_assets.workers", description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=int(os.environ.get("ENERGY_CELERY_WORKERS", 2)), help="Celery workers (env ENERGY_CELERY_WORKERS, default 2)")
-    parser.add_argument("--concurrency", type=int, default=1, help="steps each worker runs at once (processes of its pool)")
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=int(os.environ.get("ENERGY_CELERY_WORKERS", 2)),
+        help="Celery workers (env ENERGY_CELERY_WORKERS, default 2)",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="steps each worker runs at once (processes of its pool)"
+    )
     parser.add_argument("--name", default="energy-worker-", help="worker name prefix (celery adds @host)")
     args = parser.parse_args(argv)
     os.environ.setdefault("ENERGY_EXECUTOR", "celery")  # workers exist for the Celery executor
     try:
         current = energy_settings.get_settings()
         if current.celery is None:
-            raise energy_settings.SettingsError(f"ENERGY_EXECUTOR={current.executor!r}: Celery workers need ENERGY_EXECUTOR=celery")
+            raise energy_settings.SettingsError(
+                f"ENERGY_EXECUTOR={current.executor!r}: Celery workers need ENERGY_EXECUTOR=celery"
+            )
         energy_settings.ensure_dagster_home(current)
         prepare_dagster_instance()  # once, before the workers open it together (see there)
     except energy_settings.SettingsError as error:
         print(f"settings error: {error}", file=sys.stderr)
         return 2
-    commands = [(f"{args.name}{i + 1}", c) for i, c in enumerate(celery_commands(args.count, args.concurrency, args.name, current))]
+    commands = [
+        (f"{args.name}{i + 1}", c)
+        for i, c in enumerate(celery_commands(args.count, args.concurrency, args.name, current))
+    ]
     if current.prefect_work_pool:
         from energy_assets.flows.serve import worker_command
 

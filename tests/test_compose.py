@@ -25,13 +25,34 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 SCHEMA_FILE = Path(__file__).parent / "data" / "compose-spec.json"
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
-EXPECTED_SERVICES = {"postgres", "dagster-code", "dagster-webserver", "dagster-daemon", "mlflow", "prefect-server", "flows", "api", "dashboard"}
+EXPECTED_SERVICES = {
+    "postgres",
+    "dagster-code",
+    "dagster-webserver",
+    "dagster-daemon",
+    "mlflow",
+    "prefect-server",
+    "flows",
+    "api",
+    "dashboard",
+}
 # The scale-out engines, started only with COMPOSE_PROFILES=workers.
 EXPECTED_SERVICES |= {"rabbitmq", "redis", "dagster-worker", "prefect-worker"}
 # Packages the serving image must not carry: the platform, and what kept it over 600 MB (the
 # tracking server's stack, shap's JIT) or it does not use (the PostgreSQL driver).
 PLATFORM_ONLY = ("dagster", "prefect", "dvc")
-NOT_SERVED = ("mlflow", "flask", "sqlalchemy", "alembic", "matplotlib", "shap", "numba", "llvmlite", "psycopg2-binary", "streamlit")
+NOT_SERVED = (
+    "mlflow",
+    "flask",
+    "sqlalchemy",
+    "alembic",
+    "matplotlib",
+    "shap",
+    "numba",
+    "llvmlite",
+    "psycopg2-binary",
+    "streamlit",
+)
 
 
 def _env_example() -> dict[str, str]:
@@ -529,7 +550,9 @@ def test_each_image_is_built_by_one_service_only(compose):
     assert len(images) == len(set(images))
     built = {s["image"] for s in compose["services"].values() if s.get("build")}
     assert set(images) == built, "an image that some service builds has no builder left"
-    assert len({"dagster-code", "mlflow"} & set(builders)) == 1, "MLflow runs from the platform image: one service builds it"
+    assert len({"dagster-code", "mlflow"} & set(builders)) == 1, (
+        "MLflow runs from the platform image: one service builds it"
+    )
     assert "api" in builders, "the API has an image of its own"
 
 

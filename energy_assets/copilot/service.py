@@ -194,7 +194,9 @@ def day_cost(forecast: pd.DataFrame, column: str = "p50", tariff: Tariff | str |
         t,
         energy_kwh=round(float(table[schema.TARGET].sum()), 3),
         energy_charge=round(float(table["energy_charge"].sum()), 2),
-        energy_by_period={p: {"kwh": round(float(kwh), 3), "charge": round(float(cost), 2)} for p, (kwh, cost) in by_period.items()},
+        energy_by_period={
+            p: {"kwh": round(float(kwh), 3), "charge": round(float(cost), 2)} for p, (kwh, cost) in by_period.items()
+        },
         peak_kw=round(float(table["demand_kw"].iloc[peak]), 2),
         peak_at=pd.Timestamp(table[schema.TIMESTAMP].iloc[peak]).isoformat(),
         peak_period=str(table["period"].iloc[peak]),

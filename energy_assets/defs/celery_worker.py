@@ -7,8 +7,8 @@ modules a step's pointer loading imports already imported, instead of spending t
 each, tens of seconds on a busy 2-core machine) on every step.
 """
 
-from energy_assets.defs.execution import recon_job
 from energy_assets.definitions import defs
+from energy_assets.defs.execution import recon_job
 
 _jobs = defs.get_repository_def().get_all_jobs()
 recon_job(_jobs[0].name).get_definition()

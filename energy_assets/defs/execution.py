@@ -57,9 +57,15 @@ def execute(
 
     if energy_settings.get_settings().celery is None and reexecute_from_failure_of is None:
         return defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, run_config=run_config or {}, tags=tags, asset_selection=asset_selection, raise_on_error=False
+            instance=instance,
+            run_config=run_config or {},
+            tags=tags,
+            asset_selection=asset_selection,
+            raise_on_error=False,
         )
-    options = dg.ReexecutionOptions.from_failure(reexecute_from_failure_of, instance) if reexecute_from_failure_of else None
+    options = (
+        dg.ReexecutionOptions.from_failure(reexecute_from_failure_of, instance) if reexecute_from_failure_of else None
+    )
     with dg.execute_job(
         recon_job(job_name),
         instance,

@@ -143,11 +143,17 @@ def _mlflow_runs_of(run_status: dg.DagsterRunStatus, mlflow_status: str, adjecti
     return _sensor
 
 
-mlflow_runs_of_failed_runs = _mlflow_runs_of(dg.DagsterRunStatus.FAILURE, RunStatus.to_string(RunStatus.FAILED), "failed")
-mlflow_runs_of_canceled_runs = _mlflow_runs_of(dg.DagsterRunStatus.CANCELED, RunStatus.to_string(RunStatus.KILLED), "canceled")
+mlflow_runs_of_failed_runs = _mlflow_runs_of(
+    dg.DagsterRunStatus.FAILURE, RunStatus.to_string(RunStatus.FAILED), "failed"
+)
+mlflow_runs_of_canceled_runs = _mlflow_runs_of(
+    dg.DagsterRunStatus.CANCELED, RunStatus.to_string(RunStatus.KILLED), "canceled"
+)
 # With steps on Celery workers, a step after the job's last node (dagster-mlflow's cue to end the
 # MLflow run) resumes it in its own process; nothing else ends it once the Dagster run succeeded.
-mlflow_runs_of_succeeded_runs = _mlflow_runs_of(dg.DagsterRunStatus.SUCCESS, RunStatus.to_string(RunStatus.FINISHED), "succeeded")
+mlflow_runs_of_succeeded_runs = _mlflow_runs_of(
+    dg.DagsterRunStatus.SUCCESS, RunStatus.to_string(RunStatus.FINISHED), "succeeded"
+)
 
 
 @dg.sensor(

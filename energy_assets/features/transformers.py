@@ -171,6 +171,7 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
         kinds = kind_of_days(pd.Series(off, index=dates)).to_numpy()
         off_on = np.full(n_days, np.nan)
         off_on[present] = off
+
         # Previous present day of the same off/working type, and the last days of the same kind
         # (positions among the present days -> calendar day index per row, -1 where none).
         def calendar_days(positions: np.ndarray) -> np.ndarray:
@@ -180,11 +181,16 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
         same_kind = calendar_days(_previous_days_of_kind(kinds, self.same_kind_days))
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all weeks / every earlier day of the kind missing -> NaN, as wanted
+            warnings.simplefilter(
+                "ignore", RuntimeWarning
+            )  # all weeks / every earlier day of the kind missing -> NaN, as wanted
             same_slot_mean_4w = np.nanmean(np.stack([at(usage, day - 7 * k, slot) for k in range(1, 5)]), axis=0)
             same_kind_usage = np.stack([at(usage, same_kind[:, k], slot) for k in range(self.same_kind_days)])
             same_kind_means = np.stack([at(daily_mean, same_kind[:, k]) for k in range(self.same_kind_days)])
-            same_kind_slot_mean, same_kind_day_mean = np.nanmean(same_kind_usage, axis=0), np.nanmean(same_kind_means, axis=0)
+            same_kind_slot_mean, same_kind_day_mean = (
+                np.nanmean(same_kind_usage, axis=0),
+                np.nanmean(same_kind_means, axis=0),
+            )
         columns = {
             "slot": slot.astype(float),
             "day_of_week_code": ((day_ns.astype(np.int64) + 3) % 7).astype(float),  # 1970-01-01 was a Thursday (3)

@@ -50,11 +50,21 @@ def deployments(**options):
     from energy_assets.flows.verify_reproducibility import verify_reproducibility
 
     return [
-        retrain.to_deployment("weekly", cron=RETRAIN_CRON, description="Retrain both models and let the gates decide.", **options),
-        monitor_drift.to_deployment("weekly", cron=MONITOR_CRON, description="Drift of the latest month; retrains on drift.", **options),
-        ingest.to_deployment("on-demand", description="Version a new export with DVC and build its month partitions.", **options),
-        simulate_drift.to_deployment("on-demand", description="Evidence that the monitor detects known shifts.", **options),
-        verify_reproducibility.to_deployment("on-demand", description="Rebuild the champions and compare every metric.", **options),
+        retrain.to_deployment(
+            "weekly", cron=RETRAIN_CRON, description="Retrain both models and let the gates decide.", **options
+        ),
+        monitor_drift.to_deployment(
+            "weekly", cron=MONITOR_CRON, description="Drift of the latest month; retrains on drift.", **options
+        ),
+        ingest.to_deployment(
+            "on-demand", description="Version a new export with DVC and build its month partitions.", **options
+        ),
+        simulate_drift.to_deployment(
+            "on-demand", description="Evidence that the monitor detects known shifts.", **options
+        ),
+        verify_reproducibility.to_deployment(
+            "on-demand", description="Rebuild the champions and compare every metric.", **options
+        ),
     ]
 
 
@@ -93,7 +103,15 @@ def deploy_to_pool(pool: str) -> list:
 def worker_command(pool: str) -> list[str]:
     """`prefect worker start` on the pool: it polls the server and runs each flow run in a subprocess."""
     prefect = os.path.join(os.path.dirname(sys.executable), "prefect")
-    command = [prefect if os.path.exists(prefect) else "prefect", "worker", "start", "--pool", pool, "--type", "process"]
+    command = [
+        prefect if os.path.exists(prefect) else "prefect",
+        "worker",
+        "start",
+        "--pool",
+        pool,
+        "--type",
+        "process",
+    ]
     # Where a port is set for it (the compose services), the worker answers /health for the healthcheck.
     return command + (["--with-healthcheck"] if os.environ.get("PREFECT_WORKER_WEBSERVER_PORT") else [])
 

@@ -96,7 +96,11 @@ def calibrate(scores: np.ndarray, keys: np.ndarray, min_group_rows: int) -> tupl
             kept.append(key)
             offsets.append([conformal_offset(scores[own], q) for q in QUANTILES])
     width = keys.shape[1]
-    return pooled, np.array(kept, dtype=float).reshape(len(kept), width), np.array(offsets, dtype=float).reshape(len(kept), len(QUANTILES))
+    return (
+        pooled,
+        np.array(kept, dtype=float).reshape(len(kept), width),
+        np.array(offsets, dtype=float).reshape(len(kept), len(QUANTILES)),
+    )
 
 
 def banded(point: np.ndarray, scale: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -186,7 +190,7 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
         self.pooled_offsets_, self.group_keys_, self.group_offsets_ = calibrate(
             scores, group_keys(_take(X, rows), tuple(self.band_groups)), self.min_group_rows
         )
-        self.calibration_rows_ = int(len(rows))
+        self.calibration_rows_ = len(rows)
         self.point_model_ = self._point_model().fit(X, y, sample_weight=weight)
         self.n_features_in_ = self.point_model_.n_features_in_
         if hasattr(self.point_model_, "feature_names_in_"):
@@ -235,7 +239,7 @@ def banded_backtest(pipeline, history: pd.DataFrame, target: pd.DataFrame) -> pd
     The features never read a row's own day, so actuals in `target` cannot leak into its forecast.
     """
     frame = pd.concat([history, target], ignore_index=True)[list(schema.COLUMNS)]
-    featurized = pipeline.named_steps["features"].transform(frame).iloc[len(history):]
+    featurized = pipeline.named_steps["features"].transform(frame).iloc[len(history) :]
     predicted, quantiles = pipeline.named_steps["regressor"].predict_with_quantiles(featurized)
     return pd.concat([evaluation.backtest_frame(target, predicted), quantiles.reset_index(drop=True)], axis=1)
 

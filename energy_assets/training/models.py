@@ -71,7 +71,14 @@ def build_usage_estimator(params: EstimatorParams) -> Pipeline:
 
 # ForecasterParams fields that are BandedForecastRegressor parameters of the same name.
 _BANDED_SETTINGS = (
-    "max_iter", "learning_rate", "max_depth", "min_samples_leaf", "l2_regularization", "loss", "band_scale_kwh", "band_groups",
+    "max_iter",
+    "learning_rate",
+    "max_depth",
+    "min_samples_leaf",
+    "l2_regularization",
+    "loss",
+    "band_scale_kwh",
+    "band_groups",
 )
 
 

@@ -69,7 +69,11 @@ def served_config(tracking_uri: str, clean_readings_dir):
     from api.config import ApiConfig
 
     return ApiConfig(
-        tracking_uri=tracking_uri, clean_readings_dir=clean_readings_dir, poll_seconds=3600, api_token=API_TOKEN, startup_wait_seconds=120
+        tracking_uri=tracking_uri,
+        clean_readings_dir=clean_readings_dir,
+        poll_seconds=3600,
+        api_token=API_TOKEN,
+        startup_wait_seconds=120,
     )
 
 

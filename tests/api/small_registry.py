@@ -69,7 +69,15 @@ def _write_months(clean: pd.DataFrame, folder: Path) -> None:
         clean[months == month].reset_index(drop=True).to_parquet(folder / f"{month}.parquet", index=False)
 
 
-def _register(home: SmallHome, experiment_id: str, name: str, model, example: pd.DataFrame, backtest: pd.DataFrame, baseline_rmse: float) -> str:
+def _register(
+    home: SmallHome,
+    experiment_id: str,
+    name: str,
+    model,
+    example: pd.DataFrame,
+    backtest: pd.DataFrame,
+    baseline_rmse: float,
+) -> str:
     """Log `model` with its backtest, register it, tag it as the pipeline does, pass it through the gate."""
     from energy_assets.defs.assets.model_assets import SKOPS_TRUSTED_TYPES
     from energy_assets.gating.champion import decide, promote
@@ -91,14 +99,23 @@ def _register(home: SmallHome, experiment_id: str, name: str, model, example: pd
                 backtest.to_parquet(Path(folder) / BACKTEST_ARTIFACT, index=False)
                 mlflow.log_artifact(str(Path(folder) / BACKTEST_ARTIFACT))
             info = mlflow.sklearn.log_model(
-                model, name="model", input_example=example, registered_model_name=name, skops_trusted_types=SKOPS_TRUSTED_TYPES, pip_requirements=[]
+                model,
+                name="model",
+                input_example=example,
+                registered_model_name=name,
+                skops_trusted_types=SKOPS_TRUSTED_TYPES,
+                pip_requirements=[],
             )
     finally:
         # Back to the session's store, as tests/conftest.py's isolated_home leaves it.
         mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
     version = str(info.registered_model_version)
     client = home.client()
-    scores = {lineage.TAG_HOLDOUT_RMSE: holdout["rmse"], lineage.TAG_HOLDOUT_MAE: holdout["mae"], lineage.TAG_HOLDOUT_R2: holdout["r2"]}
+    scores = {
+        lineage.TAG_HOLDOUT_RMSE: holdout["rmse"],
+        lineage.TAG_HOLDOUT_MAE: holdout["mae"],
+        lineage.TAG_HOLDOUT_R2: holdout["r2"],
+    }
     for key, value in {**tags, **{k: f"{v:.6f}" for k, v in scores.items()}}.items():
         client.set_model_version_tag(name, version, key, value)
     decision = decide(client, name, version, baseline_rmse)
@@ -131,17 +148,36 @@ def build_small_home(home: Path, csv: Path) -> SmallHome:
     experiment_id = small.client().create_experiment("small-registry", artifact_location=(home / "artifacts").as_uri())
     baseline = evaluation.seasonal_naive_rmse(labelled, holdout)
 
-    estimator = build_usage_estimator(EstimatorParams(max_iter=STEPS, learning_rate=LEARNING_RATE)).fit(estimator_input(sliced), sliced[schema.TARGET])
+    estimator = build_usage_estimator(EstimatorParams(max_iter=STEPS, learning_rate=LEARNING_RATE)).fit(
+        estimator_input(sliced), sliced[schema.TARGET]
+    )
     _register(
-        small, experiment_id, ESTIMATOR_MODEL_NAME, estimator, estimator_input(holdout.head(5)),
-        evaluation.backtest_frame(holdout, estimator.predict(estimator_input(holdout))), baseline,
+        small,
+        experiment_id,
+        ESTIMATOR_MODEL_NAME,
+        estimator,
+        estimator_input(holdout.head(5)),
+        evaluation.backtest_frame(holdout, estimator.predict(estimator_input(holdout))),
+        baseline,
     )
 
     params = ForecasterParams(
-        max_iter=STEPS, learning_rate=LEARNING_RATE, quantile_max_iter=QUANTILE_STEPS, quantile_learning_rate=LEARNING_RATE, calibration_days=CALIBRATION_DAYS
+        max_iter=STEPS,
+        learning_rate=LEARNING_RATE,
+        quantile_max_iter=QUANTILE_STEPS,
+        quantile_learning_rate=LEARNING_RATE,
+        calibration_days=CALIBRATION_DAYS,
     )
     forecaster = fit_day_ahead_forecaster(sliced, params)
     first_day = schema.interval_day(holdout[schema.TIMESTAMP]) == schema.interval_day(holdout[schema.TIMESTAMP]).iloc[0]
     example = holdout[first_day.to_numpy()][list(schema.COLUMNS)].head(5).assign(usage_kwh=np.nan)
-    _register(small, experiment_id, FORECASTER_MODEL_NAME, forecaster, example, bands.banded_backtest(forecaster, train, holdout), baseline)
+    _register(
+        small,
+        experiment_id,
+        FORECASTER_MODEL_NAME,
+        forecaster,
+        example,
+        bands.banded_backtest(forecaster, train, holdout),
+        baseline,
+    )
     return small

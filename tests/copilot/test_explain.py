@@ -58,7 +58,9 @@ def test_explains_a_real_friday_with_numbers_the_code_computed(readings, forecas
     assert len(magnitudes) == 5 and magnitudes == sorted(magnitudes, reverse=True)
     band = answer["forecast"]["peak_interval_band"]
     assert band["p025"] <= band["p10"] <= band["p50"] <= band["p90"] <= band["p975"]
-    assert band["p10"] <= answer["forecast"]["peak_interval_kwh"] <= band["p90"]  # the band is built around the forecast
+    assert (
+        band["p10"] <= answer["forecast"]["peak_interval_kwh"] <= band["p90"]
+    )  # the band is built around the forecast
 
     # The typical day is the mean of the last four earlier working weekdays, slot by slot.
     typical = answer["typical"]

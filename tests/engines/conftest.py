@@ -81,7 +81,14 @@ class CeleryStack:
     log: Path
 
     def run_python(self, script: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-c", script], env=self.env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-c", script],
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def instance(self):
         import dagster as dg
@@ -99,12 +106,22 @@ def celery_stack(celery_services, tmp_path_factory):
     broker, backend = celery_services
     home = tmp_path_factory.mktemp("engines-home")
     queue = f"engines_test_{secrets.token_hex(4)}"
-    env = engine_env(home, ENERGY_EXECUTOR="celery", ENERGY_CELERY_BROKER=broker, ENERGY_CELERY_BACKEND=backend, ENERGY_CELERY_QUEUE=queue)
+    env = engine_env(
+        home,
+        ENERGY_EXECUTOR="celery",
+        ENERGY_CELERY_BROKER=broker,
+        ENERGY_CELERY_BACKEND=backend,
+        ENERGY_CELERY_QUEUE=queue,
+    )
     log = home / "workers.log"
     prefix = f"{queue}-w"
     process = subprocess.Popen(
         [sys.executable, "-m", "energy_assets.workers", "--count", str(WORKERS), "--name", prefix],
-        env=env, cwd=PROJECT_ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 300  # a worker preloads the code location before it is ready

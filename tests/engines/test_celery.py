@@ -46,7 +46,10 @@ def test_every_step_runs_in_a_celery_worker_and_both_workers_take_steps(celery_s
     run = instance.get_run_by_id(ingest_run)
     assert run.status == dg.DagsterRunStatus.SUCCESS
     coordinator_pid = int(run.tags["energy/process_pid"])  # the process that ran the executor
-    starts = {e.dagster_event.step_key: e.dagster_event.pid for e in _events(instance, ingest_run, dg.DagsterEventType.STEP_START)}
+    starts = {
+        e.dagster_event.step_key: e.dagster_event.pid
+        for e in _events(instance, ingest_run, dg.DagsterEventType.STEP_START)
+    }
     assert {"raw_readings", "validated_readings", "clean_readings", "rejected_readings"} <= set(starts), sorted(starts)
     assert coordinator_pid not in starts.values(), "a step ran in the run's own process"
     # dagster-celery's engine event, written by the worker that took the step: its Celery node name.
@@ -103,7 +106,12 @@ def test_a_worker_process_killed_mid_step_fails_the_step_and_reexecution_complet
         "print(json.dumps({'run_id': result.run_id, 'success': result.success}))"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", script], env=celery_stack.env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", script],
+        env=celery_stack.env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     pid = _wait_for_step_start(instance, "usage_estimator", process)
     os.kill(pid, signal.SIGKILL)  # the worker's pool process executing the step: as an OOM kill would
@@ -113,13 +121,16 @@ def test_a_worker_process_killed_mid_step_fails_the_step_and_reexecution_complet
     assert first["success"] is False
     failed = instance.get_run_by_id(first["run_id"])
     assert failed.status == dg.DagsterRunStatus.FAILURE
-    succeeded_steps = {e.dagster_event.step_key for e in _events(instance, first["run_id"], dg.DagsterEventType.STEP_SUCCESS)}
+    succeeded_steps = {
+        e.dagster_event.step_key for e in _events(instance, first["run_id"], dg.DagsterEventType.STEP_SUCCESS)
+    }
     assert "readings_split" in succeeded_steps and "usage_estimator" not in succeeded_steps
     # The worker reported its pool process lost (Celery's WorkerLostError); the executor failed the run with it.
     errors = " ".join(
         f"{e.dagster_event.message} {getattr(e.dagster_event.event_specific_data, 'error', '')}"
         for e in instance.all_logs(first["run_id"])
-        if e.dagster_event is not None and e.dagster_event.event_type in (dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.ENGINE_EVENT)
+        if e.dagster_event is not None
+        and e.dagster_event.event_type in (dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.ENGINE_EVENT)
     )
     assert "WorkerLostError" in errors, errors[-3000:]
     assert not [v for v in _estimator_versions(celery_stack.home) if v.tags.get("dagster_run_id") == first["run_id"]], (
@@ -136,17 +147,25 @@ def test_a_worker_process_killed_mid_step_fails_the_step_and_reexecution_complet
     assert second["success"] is True, retry.stderr[-4000:]
     rerun = instance.get_run_by_id(second["run_id"])
     assert rerun.parent_run_id == first["run_id"]
-    reexecuted = {e.dagster_event.step_key for e in _events(instance, second["run_id"], dg.DagsterEventType.STEP_SUCCESS)}
-    assert "usage_estimator" in reexecuted and "readings_split" not in reexecuted, reexecuted  # the split came from the parent
+    reexecuted = {
+        e.dagster_event.step_key for e in _events(instance, second["run_id"], dg.DagsterEventType.STEP_SUCCESS)
+    }
+    assert "usage_estimator" in reexecuted and "readings_split" not in reexecuted, (
+        reexecuted
+    )  # the split came from the parent
     versions = _estimator_versions(celery_stack.home)
-    assert [v.tags.get("dagster_run_id") for v in versions] == [second["run_id"]], [(v.version, v.tags.get("dagster_run_id")) for v in versions]
+    assert [v.tags.get("dagster_run_id") for v in versions] == [second["run_id"]], [
+        (v.version, v.tags.get("dagster_run_id")) for v in versions
+    ]
     # Every MLflow run of both Dagster runs ended (FAILED for the killed one, FINISHED for the retry).
     import mlflow
 
     client = mlflow.MlflowClient(f"sqlite:///{celery_stack.home / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("energy-copilot")
     statuses = {
-        run_id: sorted(r.info.status for r in client.search_runs([experiment.experiment_id], f"tags.dagster_run_id = '{run_id}'"))
+        run_id: sorted(
+            r.info.status for r in client.search_runs([experiment.experiment_id], f"tags.dagster_run_id = '{run_id}'")
+        )
         for run_id in (first["run_id"], second["run_id"])
     }
     assert "RUNNING" not in statuses[first["run_id"]] + statuses[second["run_id"]], statuses

@@ -11,7 +11,13 @@ from energy_assets import settings
 @pytest.fixture
 def env(monkeypatch, tmp_path):
     monkeypatch.setenv("ENERGY_HOME", str(tmp_path))
-    for key in ("ENERGY_EXECUTOR", "ENERGY_CELERY_BROKER", "ENERGY_CELERY_BACKEND", "ENERGY_CELERY_QUEUE", "ENERGY_PREFECT_WORK_POOL"):
+    for key in (
+        "ENERGY_EXECUTOR",
+        "ENERGY_CELERY_BROKER",
+        "ENERGY_CELERY_BACKEND",
+        "ENERGY_CELERY_QUEUE",
+        "ENERGY_PREFECT_WORK_POOL",
+    ):
         monkeypatch.delenv(key, raising=False)
     return monkeypatch
 
@@ -51,7 +57,9 @@ def test_the_workers_yaml_is_the_runs_executor_config(env):
     from dagster_celery.cli import get_validated_config
 
     # dagster-celery's own validation of the file its workers start on.
-    assert get_validated_config(str(settings.celery_worker_config(current)))["broker"] == "amqp://u:secret@broker:5672//"
+    assert (
+        get_validated_config(str(settings.celery_worker_config(current)))["broker"] == "amqp://u:secret@broker:5672//"
+    )
     from energy_assets.defs.execution import executor_def
 
     assert executor_def(current).name == "celery"

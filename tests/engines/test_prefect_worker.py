@@ -35,8 +35,10 @@ def _api(base: str, path: str, body: dict | None = None, attempts: int = 6):
     """
     for attempt in range(attempts):
         request = urllib.request.Request(
-            f"{base}{path}", data=json.dumps(body).encode() if body is not None else None,
-            headers={"Content-Type": "application/json"}, method="POST" if body is not None else "GET",
+            f"{base}{path}",
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"},
+            method="POST" if body is not None else "GET",
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
@@ -77,7 +79,9 @@ def pool_worker(tmp_path_factory):
         PREFECT_HOME=str(home / "prefect-client"),
         PREFECT_WORKER_QUERY_SECONDS="2",  # poll the pool every 2 s instead of 10
     )
-    worker = BackgroundService("flows", [sys.executable, "-m", "energy_assets.flows.serve"], env, f"{api}/health", home / "worker.log")
+    worker = BackgroundService(
+        "flows", [sys.executable, "-m", "energy_assets.flows.serve"], env, f"{api}/health", home / "worker.log"
+    )
     try:
         server.start().wait_healthy(timeout=180)
         worker.start()
@@ -120,7 +124,9 @@ def test_a_prefect_worker_runs_a_deployment_from_the_process_pool(pool_worker):
         if state["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") or time.monotonic() > deadline:
             break
         time.sleep(2)
-    assert state["state_type"] == "COMPLETED", f"{state['state_type']}: {state['state']['message']}\n{worker.log_tail(60)}"
+    assert state["state_type"] == "COMPLETED", (
+        f"{state['state_type']}: {state['state']['message']}\n{worker.log_tail(60)}"
+    )
     assert state["work_pool_name"] == POOL
     # The worker ran the flow in a process of its own (the process worker records its pid), not in itself.
     flow_pid = (state["infrastructure_pid"] or "").rsplit(":", 1)[-1]

@@ -63,7 +63,9 @@ def test_groups_and_scale_follow_the_noise_of_each_kind_of_row():
         return X, 20 + 10 * X["a"].to_numpy() + rng.normal(0, 1 + 3 * X["kind"].to_numpy())
 
     X, y = rows(8000)
-    model = BandedForecastRegressor(max_iter=40, min_samples_leaf=20, band_scale_kwh=5.0, band_groups=("kind",), min_group_rows=200)
+    model = BandedForecastRegressor(
+        max_iter=40, min_samples_leaf=20, band_scale_kwh=5.0, band_groups=("kind",), min_group_rows=200
+    )
     model.fit(X, y, calibration=_folds(len(y), 1500, 2))
     assert len(model.group_keys_) == 2
     X_new, y_new = rows(6000)
@@ -72,9 +74,13 @@ def test_groups_and_scale_follow_the_noise_of_each_kind_of_row():
         own = (X_new["kind"] == kind).to_numpy()
         metrics = bands.band_metrics(y_new[own], quantiles[own])
         assert abs(metrics["coverage_80"] - 0.80) < 0.04 and abs(metrics["coverage_95"] - 0.95) < 0.03, (kind, metrics)
-    pooled = BandedForecastRegressor(max_iter=40, min_samples_leaf=20, band_scale_kwh=5.0).fit(X, y, calibration=_folds(len(y), 1500, 2))
+    pooled = BandedForecastRegressor(max_iter=40, min_samples_leaf=20, band_scale_kwh=5.0).fit(
+        X, y, calibration=_folds(len(y), 1500, 2)
+    )
     noisy = (X_new["kind"] == 1.0).to_numpy()
-    assert bands.band_metrics(y_new[noisy], pooled.predict_quantiles(X_new)[noisy])["coverage_80"] < 0.75  # pooled under-covers it
+    assert (
+        bands.band_metrics(y_new[noisy], pooled.predict_quantiles(X_new)[noisy])["coverage_80"] < 0.75
+    )  # pooled under-covers it
 
 
 def test_quantiles_never_cross_stay_non_negative_and_hold_the_point_in_the_80_band():
@@ -98,7 +104,9 @@ def test_fit_without_calibration_rows_names_the_argument():
     with pytest.raises(CalibrationError, match="^calibration: no calibration fold"):
         BandedForecastRegressor().fit(X, y, calibration=np.zeros(len(y), dtype=int))
     with pytest.raises(CalibrationError, match="^band_groups: \\['nope'\\] are not feature columns"):
-        BandedForecastRegressor(max_iter=5, min_samples_leaf=5, band_groups=("nope",)).fit(X, y, calibration=_folds(len(y), 50, 1))
+        BandedForecastRegressor(max_iter=5, min_samples_leaf=5, band_groups=("nope",)).fit(
+            X, y, calibration=_folds(len(y), 50, 1)
+        )
 
 
 def test_pinball_loss_of_a_known_case():

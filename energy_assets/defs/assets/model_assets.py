@@ -60,7 +60,10 @@ class ForecasterConfig(dg.Config):
 
     def params(self) -> ForecasterParams:
         return ForecasterParams(
-            max_iter=self.max_iter, learning_rate=self.learning_rate, seed=self.seed, calibration_months=self.calibration_months
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            seed=self.seed,
+            calibration_months=self.calibration_months,
         )
 
 

@@ -74,7 +74,9 @@ def test_forecast_answers_bands_cost_and_peak_of_the_day(client, domain):
     assert body["cost"]["peak_kw"] == pytest.approx(usage.max() * 4, abs=1e-2)
     peak = body["intervals"][int(usage.argmax())]
     assert body["cost"]["peak_at"] == peak["timestamp"]
-    assert sum(p["charge"] for p in body["cost"]["energy_by_period"].values()) == pytest.approx(body["cost"]["energy_charge"], abs=0.05)
+    assert sum(p["charge"] for p in body["cost"]["energy_by_period"].values()) == pytest.approx(
+        body["cost"]["energy_charge"], abs=0.05
+    )
     assert body["lineage"]["model_name"] == FORECASTER_MODEL_NAME
     assert body["lineage"]["readings_version"] == version and body["lineage"]["tariff_version"] == tariff.label
 
@@ -91,12 +93,17 @@ def test_forecast_with_a_cap_gives_the_probability_of_exceeding_it(client):
     assert client.get("/forecast", params={"day": "2018-11-14", "cap_kw": -5}).status_code == 422
 
 
-def test_months_are_the_clean_readings_and_the_forecast_is_the_champion_s_backtest(client, mlflow_client, api_config, tmp_path):
+def test_months_are_the_clean_readings_and_the_forecast_is_the_champion_s_backtest(
+    client, mlflow_client, api_config, tmp_path
+):
     response = client.get("/forecast/monthly")
     assert response.status_code == 200, response.text
     body = response.json()
     champion = mlflow_client.get_model_version_by_alias(FORECASTER_MODEL_NAME, "champion")
-    assert body["lineage"]["model_version"] == str(champion.version) and body["lineage"]["mlflow_run_id"] == champion.run_id
+    assert (
+        body["lineage"]["model_version"] == str(champion.version)
+        and body["lineage"]["mlflow_run_id"] == champion.run_id
+    )
     assert response.headers["X-Model-Version"] == str(champion.version)
 
     clean = pd.concat(pd.read_parquet(p) for p in sorted(api_config.clean_readings_dir.glob("*.parquet")))
@@ -108,16 +115,25 @@ def test_months_are_the_clean_readings_and_the_forecast_is_the_champion_s_backte
         assert by_month[month]["actual_kwh"] == pytest.approx(kwh)
 
     path = mlflow.artifacts.download_artifacts(
-        run_id=champion.run_id, artifact_path="backtest.parquet", dst_path=str(tmp_path), tracking_uri=mlflow_client.tracking_uri
+        run_id=champion.run_id,
+        artifact_path="backtest.parquet",
+        dst_path=str(tmp_path),
+        tracking_uri=mlflow_client.tracking_uri,
     )
     backtest = pd.read_parquet(path)
-    forecast = backtest.groupby(schema.interval_day(pd.to_datetime(backtest["timestamp"])).dt.strftime("%Y-%m").to_numpy())["predicted"].sum()
+    forecast = backtest.groupby(
+        schema.interval_day(pd.to_datetime(backtest["timestamp"])).dt.strftime("%Y-%m").to_numpy()
+    )["predicted"].sum()
     assert forecast.index.tolist() == ["2018-10", "2018-11", "2018-12"]  # the holdout: days the model never trained on
     for month, row in by_month.items():
         if month in forecast.index:
             assert row["forecast_kwh"] == pytest.approx(forecast[month])
-            assert row["forecast_intervals"] == row["intervals"]  # the backtest covers every clean interval of the month
+            assert (
+                row["forecast_intervals"] == row["intervals"]
+            )  # the backtest covers every clean interval of the month
             assert row["forecast_actual_kwh"] == pytest.approx(row["actual_kwh"])
-            assert row["total_error_pct"] == pytest.approx(100 * (row["forecast_kwh"] - row["actual_kwh"]) / row["actual_kwh"])
+            assert row["total_error_pct"] == pytest.approx(
+                100 * (row["forecast_kwh"] - row["actual_kwh"]) / row["actual_kwh"]
+            )
         else:
             assert row["forecast_kwh"] is None and row["forecast_intervals"] == 0

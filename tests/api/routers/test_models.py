@@ -54,7 +54,10 @@ def test_without_a_drift_report_the_answer_says_so_and_still_gives_the_gates(cli
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["drift_report"] is None and body["drift_months"] == []
-    assert body["message"].startswith("No drift report yet") and str(tmp_path / "assets" / "drift_report") in body["message"]
+    assert (
+        body["message"].startswith("No drift report yet")
+        and str(tmp_path / "assets" / "drift_report") in body["message"]
+    )
     assert {g["name"] for g in body["gates"]} == {ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME}
 
 
@@ -66,7 +69,9 @@ def test_gate_decisions_are_the_registry_s_tags(client, mlflow_client):
         champion = mlflow_client.get_model_version_by_alias(name, "champion")
         assert gates["champion_version"] == str(champion.version)
         registered = mlflow_client.search_model_versions(f"name = '{name}'")
-        assert [v["version"] for v in gates["versions"]] == sorted((str(v.version) for v in registered), key=int, reverse=True)
+        assert [v["version"] for v in gates["versions"]] == sorted(
+            (str(v.version) for v in registered), key=int, reverse=True
+        )
         shown = next(v for v in gates["versions"] if v["champion"])
         assert shown["decision"] == champion.tags[lineage.TAG_GATE_DECISION] == "promoted"
         assert shown["holdout_rmse"] == pytest.approx(float(champion.tags[lineage.TAG_HOLDOUT_RMSE]))

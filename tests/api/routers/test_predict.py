@@ -56,7 +56,9 @@ def test_batch_over_the_limit_is_413_naming_the_limit(client, reading):
 def test_oversized_body_is_413_before_parsing(client):
     from api.app import MAX_BODY_BYTES
 
-    response = client.post("/predict/batch", content=b" " * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"})
+    response = client.post(
+        "/predict/batch", content=b" " * (MAX_BODY_BYTES + 1), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413 and "over the limit" in response.json()["detail"]
 
 
@@ -94,7 +96,10 @@ def test_missing_field_and_inconsistent_calendar(client, reading):
     missing = {k: v for k, v in reading.items() if k != "leading_power_factor"}
     response = client.post("/predict", json=missing)
     assert response.status_code == 422
-    assert "leading_power_factor" in response.json()["detail"][0]["msg"] and "Field required" in response.json()["detail"][0]["msg"]
+    assert (
+        "leading_power_factor" in response.json()["detail"][0]["msg"]
+        and "Field required" in response.json()["detail"][0]["msg"]
+    )
 
     ts = dt.datetime.fromisoformat(reading["timestamp"])
     wrong_day = client.post("/predict", json={**reading, "timestamp": (ts + dt.timedelta(days=1)).isoformat()})
@@ -104,7 +109,9 @@ def test_missing_field_and_inconsistent_calendar(client, reading):
     aware = client.post("/predict", json={**reading, "timestamp": reading["timestamp"] + "+02:00"})
     assert aware.status_code == 422 and "UTC offset" in aware.text
 
-    batch = client.post("/predict/batch", json={"readings": [reading, {**reading, "nsm": (reading["nsm"] + 900) % 86400}]})
+    batch = client.post(
+        "/predict/batch", json={"readings": [reading, {**reading, "nsm": (reading["nsm"] + 900) % 86400}]}
+    )
     assert batch.status_code == 422
     assert batch.json()["detail"][0]["loc"][:3] == ["body", "readings", 1]
     assert "nsm" in batch.json()["detail"][0]["msg"]
