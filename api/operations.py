@@ -63,8 +63,8 @@ class DayForecast:
         values = self.frame[columns].to_numpy(dtype=float).tolist()
         stamps = pd.DatetimeIndex(self.frame[schema.TIMESTAMP])
         return [
-            {"timestamp": ts.isoformat(), "load_type": load, **dict(zip(columns, row))}
-            for ts, load, row in zip(stamps, self.frame["load_type"].tolist(), values)
+            {"timestamp": ts.isoformat(), "load_type": load, **dict(zip(columns, row, strict=True))}
+            for ts, load, row in zip(stamps, self.frame["load_type"].tolist(), values, strict=True)
         ]
 
     def cost(self, tariff: Tariff) -> dict:

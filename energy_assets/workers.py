@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 from energy_assets import settings as energy_settings
+from energy_assets.services import prepare_dagster_instance
 
 WORKER_PRELOAD = "energy_assets.defs.celery_worker"
-from energy_assets.services import prepare_dagster_instance
 
 BIN = Path(sys.executable).parent
 
@@ -147,7 +147,10 @@ def _group_alive(pgid: int) -> bool:
 
 
 def stop_groups(processes: list[subprocess.Popen], grace: float = 60) -> None:
-    """SIGTERM each worker's process group (celery's warm shutdown: a running step may finish), SIGKILL after `grace` s."""
+    """SIGTERM each worker's process group, SIGKILL after `grace` s.
+
+    SIGTERM is celery's warm shutdown: a running step may finish.
+    """
     groups = []
     for process in processes:
         if _group_alive(process.pid):

@@ -15,6 +15,7 @@ Two ways to run them, chosen by ENERGY_PREFECT_WORK_POOL (energy_assets/settings
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -78,10 +79,8 @@ def ensure_process_pool(pool: str) -> None:
         try:
             client.read_work_pool(pool)
         except ObjectNotFound:
-            try:
+            with contextlib.suppress(ObjectAlreadyExists):  # another worker created it meanwhile
                 client.create_work_pool(WorkPoolCreate(name=pool, type="process"))
-            except ObjectAlreadyExists:  # another worker created it meanwhile
-                pass
 
 
 def deploy_to_pool(pool: str) -> list:

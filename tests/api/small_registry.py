@@ -93,7 +93,7 @@ def _register(
     }
     mlflow.set_tracking_uri(home.tracking_uri)  # log_model logs to the process-wide store
     try:
-        with mlflow.start_run(experiment_id=experiment_id, tags=tags) as run:
+        with mlflow.start_run(experiment_id=experiment_id, tags=tags) as _run:
             mlflow.log_metrics({f"holdout_{k}": v for k, v in holdout.items()})
             with tempfile.TemporaryDirectory() as folder:
                 backtest.to_parquet(Path(folder) / BACKTEST_ARTIFACT, index=False)

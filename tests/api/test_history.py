@@ -13,4 +13,4 @@ def test_planned_schedule_keeps_sundays_light_all_day(small_home):
     assert set(planned_load_types(history, sunday)) == {"Light_Load"}
     actual = history[history["_day"] == pd.Timestamp("2018-12-19")]["load_type"].tolist()
     planned = planned_load_types(history, pd.Timestamp("2018-12-19"))  # a Wednesday with known schedule
-    assert sum(a == p for a, p in zip(actual, planned)) / 96 > 0.9
+    assert sum(a == p for a, p in zip(actual, planned, strict=True)) / 96 > 0.9

@@ -9,6 +9,7 @@ runs in parallel on one broker do not take each other's steps.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -54,7 +55,10 @@ def celery_services() -> tuple[str, str]:
 
 
 def engine_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of every process of a test: its own ENERGY_HOME, the bundled export, no inherited tool settings."""
+    """The environment of every process of a test.
+
+    Its own ENERGY_HOME, the bundled export, no inherited tool settings.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENERGY_", "MLFLOW_", "PREFECT_", "DAGSTER_"))}
     env.update(
         {
@@ -140,10 +144,8 @@ def celery_stack(celery_services, tmp_path_factory):
                 process.kill()
         # Whatever is left of the workers (each leads a process group of its own, named in the log).
         for pid in re.findall(r": pid (\d+)$", log.read_text(errors="replace"), flags=re.M):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(int(pid), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         _delete_queue(broker, queue)
 
 

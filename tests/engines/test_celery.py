@@ -100,8 +100,10 @@ def test_a_worker_process_killed_mid_step_fails_the_step_and_reexecution_complet
     script = (
         "import json, dagster as dg; from energy_assets.defs.execution import execute; "
         "instance = dg.DagsterInstance.get(); "
-        f"result = execute('retrain_models', instance, run_config={{'ops': {{'usage_estimator': {{'config': {{'cv_folds': 0, 'max_iter': 60}}}}}}}}, "
-        f"tags={{'dagster/asset_partition_range_start': {months[0]!r}, 'dagster/asset_partition_range_end': {months[-1]!r}}}, "
+        "result = execute('retrain_models', instance, "
+        "run_config={'ops': {'usage_estimator': {'config': {'cv_folds': 0, 'max_iter': 60}}}}, "
+        f"tags={{'dagster/asset_partition_range_start': {months[0]!r}, "
+        f"'dagster/asset_partition_range_end': {months[-1]!r}}}, "
         f"asset_selection=[dg.AssetKey(k) for k in {TRAINING_SUBSET!r}]); "
         "print(json.dumps({'run_id': result.run_id, 'success': result.success}))"
     )

@@ -61,7 +61,7 @@ def test_the_forecast_endpoint_reports_the_missing_history(client):
 
 
 def test_forecast_answers_bands_cost_and_peak_of_the_day(client, domain):
-    service, _, version, tariff = domain
+    _, _, version, tariff = domain
     response = client.get("/forecast", params={"day": "2018-11-14"})
     assert response.status_code == 200, response.text
     body = response.json()

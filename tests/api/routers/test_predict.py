@@ -1,4 +1,7 @@
-"""/predict and /predict/batch (api/routers/predict.py): answers with lineage, and each client error the API promises."""
+"""/predict and /predict/batch (api/routers/predict.py).
+
+Answers with lineage, and each client error the API promises.
+"""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ def test_metrics_count_requests_predictions_and_versions(client, reading, mlflow
     assert 'energy_api_request_duration_seconds_bucket{endpoint="/predict",le="0.002"}' in text
     assert f'energy_api_predictions_total{{model="{ESTIMATOR_MODEL_NAME}",version="{champion.version}"}}' in text
     assert (
-        f'energy_api_served_model_info{{model="{ESTIMATOR_MODEL_NAME}",run_id="{champion.run_id}",version="{champion.version}"}} 1.0'
+        f'energy_api_served_model_info{{model="{ESTIMATOR_MODEL_NAME}",'
+        f'run_id="{champion.run_id}",version="{champion.version}"}} 1.0'
         in text
     )
