@@ -14,6 +14,7 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -176,7 +177,7 @@ class Copilot:
         """The day's intervals (with bands), its cost and peak priced from the point forecast, and with
         `cap_kw` the probability that each interval's demand exceeds the cap."""
         forecast = self.day_forecast(day)
-        body = {
+        body: dict[str, Any] = {
             "day": day.isoformat(),
             "load_type_source": forecast.load_type_source,
             "history_days": forecast.history_days,

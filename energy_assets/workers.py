@@ -32,6 +32,7 @@ BIN = Path(sys.executable).parent
 def celery_commands(count: int, concurrency: int, name: str, current: energy_settings.Settings) -> list[list[str]]:
     """One `dagster-celery worker start` command per worker, on the settings' broker, backend and queue."""
     config = energy_settings.celery_worker_config(current)
+    assert current.celery is not None  # celery_worker_config raised otherwise
     return [
         [
             str(BIN / "dagster-celery"),
@@ -122,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{energy_settings.masked(current.celery.backend)}; Ctrl-C stops them all.",
         flush=True,
     )
-    signal.signal(signal.SIGTERM, lambda *_: (stop_groups([p for _, p in started]), sys.exit(0)))
+
+    def _terminate(*_) -> None:
+        stop_groups([p for _, p in started])
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         while True:
             for name, process in started:

@@ -91,7 +91,7 @@ def deploy_to_pool(pool: str) -> list:
     from energy_assets.settings import PROJECT_ROOT
 
     ensure_process_pool(pool)
-    return deploy(
+    return deploy(  # type: ignore[return-value]  # the sync call returns the ids; the union covers `await`
         *deployments(entrypoint_type=EntrypointType.MODULE_PATH, job_variables={"working_dir": str(PROJECT_ROOT)}),
         work_pool_name=pool,
         print_next_steps_message=False,

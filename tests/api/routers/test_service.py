@@ -28,6 +28,5 @@ def test_metrics_count_requests_predictions_and_versions(client, reading, mlflow
     assert f'energy_api_predictions_total{{model="{ESTIMATOR_MODEL_NAME}",version="{champion.version}"}}' in text
     assert (
         f'energy_api_served_model_info{{model="{ESTIMATOR_MODEL_NAME}",'
-        f'run_id="{champion.run_id}",version="{champion.version}"}} 1.0'
-        in text
+        f'run_id="{champion.run_id}",version="{champion.version}"}} 1.0' in text
     )
