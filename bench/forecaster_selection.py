@@ -22,6 +22,7 @@ error over both bands; candidates within half a point of it are separated by mea
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 
 import numpy as np
@@ -123,7 +124,7 @@ def rolling_forecasts(train: pd.DataFrame, params: ForecasterParams) -> tuple[pd
     day = schema.interval_day(train[schema.TIMESTAMP])
     has_history = day >= day.min() + pd.Timedelta(days=params.history_days)
     forecast = np.full(len(train), np.nan)
-    for start, end in zip(RESIDUAL_MONTHS[:-1], RESIDUAL_MONTHS[1:]):
+    for start, end in itertools.pairwise(RESIDUAL_MONTHS):
         fit_rows = (has_history & (day < start)).to_numpy()
         month = ((day >= start) & (day < end)).to_numpy()
         model = HistGradientBoostingRegressor(random_state=params.seed, **chosen_settings(params))
@@ -140,7 +141,10 @@ def bands_validation(
     scale_kwh: float | None,
     groups: tuple[str, ...],
 ) -> list[dict[str, float]]:
-    """Per validation month: bands calibrated on the residuals of the `calibration_months` months before it, scored on it."""
+    """Per validation month: bands calibrated on the residuals of the months before it, scored on it.
+
+    `calibration_months` is how many months before it calibrate.
+    """
     target = train[schema.TARGET].to_numpy()
     month = schema.interval_day(train[schema.TIMESTAMP]).dt.month.to_numpy()
     rows = []
@@ -154,7 +158,7 @@ def bands_validation(
         )
         row_offsets = np.tile(pooled, (int(scored.sum()), 1))
         own_keys = bands.group_keys(features[scored], groups)
-        for key, own in zip(keys, offsets):
+        for key, own in zip(keys, offsets, strict=True):
             row_offsets[(own_keys == key).all(axis=1)] = own
         point = forecast[scored]
         quantiles = pd.DataFrame(
@@ -167,7 +171,10 @@ def bands_validation(
 
 
 def choose_bands(results: dict[tuple, list[dict[str, float]]]) -> tuple:
-    """The candidate with the smallest worst-month coverage error; within half a point of it, the lowest mean pinball."""
+    """The candidate with the smallest worst-month coverage error.
+
+    Within half a point of it, the one with the lowest mean pinball.
+    """
 
     def worst(rows):
         return max(max(abs(r["holdout_coverage_80"] - 0.80), abs(r["holdout_coverage_95"] - 0.95)) for r in rows)
@@ -224,10 +231,12 @@ def main() -> None:
             pooled, months = inner_validation(train, columns, settings)
             print(f"{label:<56} {pooled:7.3f}  " + " ".join(f"{m:6.2f}" for m in months), flush=True)
     print(
-        "bands around the chosen point model, calibrated on the rolling-origin residuals of the K months before each validation month"
+        "bands around the chosen point model, calibrated on the rolling-origin residuals of the K months "
+        "before each validation month"
     )
     print(
-        f"{'K':>2} {'scale (kWh)':>11} {'groups':<8} {'80 % Jul/Aug/Sep':<20} {'95 % Jul/Aug/Sep':<20} {'worst':>6} {'pinball':>8} {'naive':>7} {'better':>7}"
+        f"{'K':>2} {'scale (kWh)':>11} {'groups':<8} {'80 % Jul/Aug/Sep':<20} {'95 % Jul/Aug/Sep':<20} "
+        f"{'worst':>6} {'pinball':>8} {'naive':>7} {'better':>7}"
     )
     features, forecast = rolling_forecasts(train, chosen)
     results = {}
@@ -243,7 +252,10 @@ def main() -> None:
         cover95 = "/".join(f"{r['holdout_coverage_95']:.1%}" for r in rows)
         label = "residual" if scale is None else f"point + {scale:g}"
         print(
-            f"{k:>2} {label:>11} {'load/off' if groups else '-':<8} {cover80:<20} {cover95:<20} {worst:6.3f} {ours:8.3f} {naive:7.3f} {better:7.1%}",
+            (
+                f"{k:>2} {label:>11} {'load/off' if groups else '-':<8} {cover80:<20} {cover95:<20} {worst:6.3f} "
+                f"{ours:8.3f} {naive:7.3f} {better:7.1%}"
+            ),
             flush=True,
         )
     k, scale, groups = choose_bands(results)

@@ -332,12 +332,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prefect        {masked(current.prefect_database_url)}")
         if current.celery is not None:
             print(
-                f"executor       celery: broker {masked(current.celery.broker)}, backend {masked(current.celery.backend)}, queue {current.celery.queue}"
+                f"executor       celery: broker {masked(current.celery.broker)}, backend "
+                f"{masked(current.celery.backend)}, queue {current.celery.queue}"
             )
         else:
             print(f"executor       {current.executor}")
         print(
-            f"flows run by   {'prefect worker, pool ' + current.prefect_work_pool if current.prefect_work_pool else 'serve (one process)'}"
+            "flows run by   "
+            + (
+                f"prefect worker, pool {current.prefect_work_pool}"
+                if current.prefect_work_pool
+                else "serve (one process)"
+            )
         )
     except SettingsError as error:
         print(f"settings error: {error}", file=sys.stderr)

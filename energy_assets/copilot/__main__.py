@@ -101,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     p, b, s, f = result["tou_periods"], result["bill_2018"], result["shift_10_to_02"], result["power_factor_to_95"]
     print(f"tariff {result['tariff']['tariff_version']}; data {result['data_version']}")
     print(
-        f"load_type = TOU period on {p['agreement_on_other_days']:.2%} of the intervals of the days that are not all-light "
-        f"({p['mismatches_on_other_days']} mismatches); {p['all_light_days']} all-light days; {p['agreement']:.2%} of all intervals"
+        f"load_type = TOU period on {p['agreement_on_other_days']:.2%} of the intervals of the days that are "
+        "not all-light "
+        f"({p['mismatches_on_other_days']} mismatches); {p['all_light_days']} all-light days; "
+        f"{p['agreement']:.2%} of all intervals"
     )
     print(
         f"2018 bill: {b['total']:,.0f} {cur} = energy {b['energy_charge']:,.0f} + demand {b['demand_charge']:,.0f} "
@@ -115,17 +117,24 @@ def main(argv: list[str] | None = None) -> int:
         else ""
     )
     print(
-        f"Moving 10:00-12:00 to 02:00-04:00 on {s['working_days']} working days{left_out} ({s['moved_kwh']:,.0f} kWh): the 2018 bill changes by "
-        f"{s['delta']['total']:+,.0f} {cur} (energy {s['delta']['energy_charge']:+,.0f}, demand {s['delta']['demand_charge']:+,.0f}, "
-        f"power factor {s['delta']['pf_adjustment']:+,.0f}); highest day peak after: {s['max_day_peak_kw_after']:,.1f} kW; CO2 change {s['co2_t_change']:.3f} t"
+        f"Moving 10:00-12:00 to 02:00-04:00 on {s['working_days']} working days{left_out} "
+        f"({s['moved_kwh']:,.0f} kWh): the 2018 bill changes by "
+        f"{s['delta']['total']:+,.0f} {cur} (energy {s['delta']['energy_charge']:+,.0f}, demand "
+        f"{s['delta']['demand_charge']:+,.0f}, "
+        f"power factor {s['delta']['pf_adjustment']:+,.0f}); highest day peak after: "
+        f"{s['max_day_peak_kw_after']:,.1f} kW; CO2 change {s['co2_t_change']:.3f} t"
     )
     print(
-        f"Spreading the same energy over {n['to_window']} instead: {n['delta']['total']:+,.0f} {cur} (energy {n['delta']['energy_charge']:+,.0f}, "
-        f"demand {n['delta']['demand_charge']:+,.0f}, power factor {n['delta']['pf_adjustment']:+,.0f}); highest day peak after: {n['max_day_peak_kw_after']:,.1f} kW"
+        f"Spreading the same energy over {n['to_window']} instead: {n['delta']['total']:+,.0f} {cur} (energy "
+        f"{n['delta']['energy_charge']:+,.0f}, "
+        f"demand {n['delta']['demand_charge']:+,.0f}, power factor {n['delta']['pf_adjustment']:+,.0f}); "
+        f"highest day peak after: {n['max_day_peak_kw_after']:,.1f} kW"
     )
     print(
-        f"Correcting the lagging power factor to 95 %: an automatic bank of {f['bank_kvar']} kVAr saves {f['saving_per_year']:,.0f} {cur} a year; "
-        f"the same bank always on (fixed) changes the bill by {-f['fixed_bank_saving_per_year']:+,.0f} {cur} a year (leading power factor at night)"
+        f"Correcting the lagging power factor to 95 %: an automatic bank of {f['bank_kvar']} kVAr saves "
+        f"{f['saving_per_year']:,.0f} {cur} a year; "
+        f"the same bank always on (fixed) changes the bill by {-f['fixed_bank_saving_per_year']:+,.0f} {cur} "
+        "a year (leading power factor at night)"
     )
     return 0
 

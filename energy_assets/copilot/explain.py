@@ -185,7 +185,10 @@ def explain_day(readings: pd.DataFrame, forecaster, day) -> dict:
     )
     top = contributions["features"][:3]
     contribution_sentence = (
-        f"Against the model's average forecast of {contributions['base_value_kwh']:.2f} kWh, the forecast at the peak was moved most by "
+        (
+            f"Against the model's average forecast of {contributions['base_value_kwh']:.2f} kWh, the forecast at "
+            "the peak was moved most by "
+        )
         + ", ".join(
             f"{c['feature']} = {_value_text(c['value'])} ({_factor_text(c)}{c['contribution_kwh']:+.2f} kWh)"
             for c in top

@@ -176,7 +176,8 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
             before, own = np.flatnonzero(fitted & (folds < fold)), np.flatnonzero(fitted & (folds == fold))
             if len(before) == 0 or len(own) == 0:
                 raise CalibrationError(
-                    f"calibration: fold {fold} has {len(own)} rows to calibrate on and {len(before)} before it to fit on; "
+                    f"calibration: fold {fold} has {len(own)} rows to calibrate on and {len(before)} before "
+                    "it to fit on; "
                     "both must be non-empty"
                 )
             model = self._point_model().fit(_take(X, before), y[before], sample_weight=weight[before])
@@ -207,7 +208,7 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
         offsets = np.tile(self.pooled_offsets_, (len(X), 1))
         if len(self.group_keys_):
             keys = group_keys(X, tuple(self.band_groups))
-            for key, own in zip(self.group_keys_, self.group_offsets_):
+            for key, own in zip(self.group_keys_, self.group_offsets_, strict=True):
                 offsets[(keys == key).all(axis=1)] = own
         return offsets
 

@@ -134,7 +134,10 @@ def forecaster_calibration_folds(train: pd.DataFrame, params: ForecasterParams) 
 
 
 def fit_day_ahead_forecaster(train: pd.DataFrame, params: ForecasterParams):
-    """The forecaster fitted on `train` as the pipeline fits it: warm-up days unweighted, the last months calibrating the bands."""
+    """The forecaster fitted on `train` as the pipeline fits it.
+
+    Warm-up days unweighted, the last months calibrating the bands.
+    """
     return build_day_ahead_forecaster(params).fit(
         train[list(schema.COLUMNS)],
         train[schema.TARGET],

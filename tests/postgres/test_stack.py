@@ -53,7 +53,8 @@ def pipeline_run(stack) -> str:
         f"result = run_pipeline(run_config={FAST_MODELS!r}); print(format_summary(result)); "
         "raise SystemExit(0 if result.ok else 1)"
     )
-    done = run_python(["-c", script], stack.env, timeout=1500)  # bounded; the forecaster also fits two fold models for its bands
+    # Bounded; the forecaster also fits two fold models for its bands.
+    done = run_python(["-c", script], stack.env, timeout=1500)
     assert done.returncode == 0, f"pipeline failed:\n{done.stdout}\n{done.stderr[-4000:]}"
     match = re.search(r"Dagster run ([0-9a-f-]{36}): succeeded", done.stdout)
     assert match, done.stdout
