@@ -32,9 +32,8 @@ TRAIN_SLICE = ("2018-06-01", "2018-10-01")
 # Few boosting steps, so larger ones than the pipeline's: the models must still fit the data well
 # enough for the routes' answers to mean something (peaks above a cap, bands around them).
 STEPS = 40
-QUANTILE_STEPS = 20
 LEARNING_RATE = 0.2
-CALIBRATION_DAYS = 28
+CALIBRATION_MONTHS = 2  # Aug and Sep of the slice, each forecast by a model fitted on the days before
 
 
 @dataclass(frozen=True)
@@ -164,9 +163,7 @@ def build_small_home(home: Path, csv: Path) -> SmallHome:
     params = ForecasterParams(
         max_iter=STEPS,
         learning_rate=LEARNING_RATE,
-        quantile_max_iter=QUANTILE_STEPS,
-        quantile_learning_rate=LEARNING_RATE,
-        calibration_days=CALIBRATION_DAYS,
+        calibration_months=CALIBRATION_MONTHS,
     )
     forecaster = fit_day_ahead_forecaster(sliced, params)
     first_day = schema.interval_day(holdout[schema.TIMESTAMP]) == schema.interval_day(holdout[schema.TIMESTAMP]).iloc[0]
