@@ -17,10 +17,8 @@ import pytest
 
 from tests.conftest import BUNDLED_CSV, PROJECT_ROOT, isolated_home
 
-# Cheap but real configs: the published-protocol CV is irrelevant to what these tests prove, and so is
-# the fit of the bands' five quantile models (200 boosting steps each by default, the bulk of a
-# forecaster's training); the flows judge and gate the point forecast.
-CHEAP_FORECASTER = {"max_iter": 60, "learning_rate": 0.1, "quantile_max_iter": 30}
+# Cheap but real configs: the published-protocol CV is irrelevant to what these tests prove.
+CHEAP_FORECASTER = {"max_iter": 60, "learning_rate": 0.1}
 WORSE_ESTIMATOR = {"max_iter": 30, "cv_folds": 0}
 GOOD_ESTIMATOR = {"cv_folds": 0}
 

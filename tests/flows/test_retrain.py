@@ -18,9 +18,7 @@ def test_retrain_promotes_the_better_estimator_and_keeps_the_better_forecaster(m
 
         # a genuinely better estimator (the default recipe against the 30-iteration champion) and
         # a worse forecaster (far fewer iterations than the champion's)
-        outcome = retrain(
-            estimator=GOOD_ESTIMATOR, forecaster={"max_iter": 15, "learning_rate": 0.05, "quantile_max_iter": 30}
-        )
+        outcome = retrain(estimator=GOOD_ESTIMATOR, forecaster={"max_iter": 15, "learning_rate": 0.05})
 
         estimator, forecaster = outcome.decisions["usage_estimator"], outcome.decisions["day_ahead_forecaster"]
         assert estimator.decision == "promoted" and estimator.candidate_rmse < estimator.reference_rmse
