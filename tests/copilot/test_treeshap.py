@@ -13,17 +13,17 @@ shap = pytest.importorskip("shap")
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(7)
-    X = pd.DataFrame(rng.normal(size=(1500, 8)), columns=[f"f{i}" for i in range(8)])
-    X.iloc[rng.random(1500) < 0.1, 3] = np.nan  # missing values take each split's learned side
-    y = 2 * X["f0"] + np.nan_to_num(X["f3"]) * X["f1"] + (X["f2"] > 0.5) + rng.normal(size=1500)
-    return X, y, rng.random(1500)
+    X = pd.DataFrame(rng.normal(size=(600, 8)), columns=[f"f{i}" for i in range(8)])
+    X.iloc[rng.random(600) < 0.1, 3] = np.nan  # missing values take each split's learned side
+    y = 2 * X["f0"] + np.nan_to_num(X["f3"]) * X["f1"] + (X["f2"] > 0.5) + rng.normal(size=600)
+    return X, y, rng.random(600)
 
 
-@pytest.mark.parametrize("settings", [{"max_iter": 120, "max_depth": 4}, {"max_iter": 40, "max_leaf_nodes": 31}])
+@pytest.mark.parametrize("settings", [{"max_iter": 30, "max_depth": 4}, {"max_iter": 10, "max_leaf_nodes": 31}])
 def test_values_are_shaps_and_add_up_to_the_prediction(data, settings):
     X, y, weight = data
     model = HistGradientBoostingRegressor(random_state=0, **settings).fit(X, y, sample_weight=weight)
-    rows = X.iloc[:6].copy()
+    rows = X.iloc[:3].copy()
     rows.iloc[0, 3] = np.nan
     values, expected = tree_shap(model, rows)
     explainer = shap.TreeExplainer(model)
