@@ -86,6 +86,10 @@ SERVICE_PORTS = {
     "rabbitmq": 5672,
     "redis": 6379,
 }
+# Services of the `workers` profile: mapped like the others, but not started, so their ports are not
+# required to be free (with the default offset RabbitMQ's would be 25672, a local RabbitMQ's own
+# inter-node port).
+PROFILE_ONLY_SERVICES = frozenset({"rabbitmq", "redis"})
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "0.0.0.0")
 # The retrain flow's candidates: few boosting iterations and no cross-validation, so the run is short.
 FLOW_DEPLOYMENT = "retrain/weekly"
@@ -591,7 +595,7 @@ def step_up(ctx: Context) -> str:
     label = f"label=com.docker.compose.project={PROJECT_NAME}"
     leftover = _quiet([ctx.docker, "ps", "--all", "--quiet", "--filter", label], timeout=60).stdout.split()
     cleared = f"removed a killed run's leftovers ({_remove_project(ctx)}); " if leftover else ""
-    taken = {name: port for name, port in ctx.ports.items() if not _free(port)}
+    taken = {name: port for name, port in ctx.ports.items() if name not in PROFILE_ONLY_SERVICES and not _free(port)}
     if taken:
         raise StepFailed(f"ports in use on 127.0.0.1: {taken}; choose another {PORT_OFFSET_ENV} (now {ctx.offset})")
     ctx.compose_up = True
