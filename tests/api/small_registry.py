@@ -14,6 +14,7 @@ show (no skew against their backtests, the lineage of a Dagster run) is tested t
 
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -90,7 +91,10 @@ def _register(
         lineage.TAG_GIT_COMMIT: lineage.git_commit(),
         lineage.TAG_CODE_VERSION: lineage.code_version(),
     }
-    mlflow.set_tracking_uri(home.tracking_uri)  # log_model logs to the process-wide store
+    # log_model logs to the process-wide store; set_tracking_uri also writes MLFLOW_TRACKING_URI,
+    # which the settings would then read as a user override, so the variable is put back as it was.
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(home.tracking_uri)
     try:
         with mlflow.start_run(experiment_id=experiment_id, tags=tags) as _run:
             mlflow.log_metrics({f"holdout_{k}": v for k, v in holdout.items()})
@@ -107,6 +111,10 @@ def _register(
             )
     finally:
         # Back to the session's store, as tests/conftest.py's isolated_home leaves it.
+        if previous is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous
         mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
     version = str(info.registered_model_version)
     client = home.client()
