@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from energy_assets.services import mlflow_server
 from tests.postgres.conftest import (
     BIN,
     PROJECT_ROOT,
@@ -66,28 +67,8 @@ def server(name: str, databases: Databases, home: Path) -> BackgroundService:
     port = free_port()
     env = stack_env(databases, home, port, port)
     if name == "mlflow":
-        command = [
-            str(BIN / "mlflow"),
-            "server",
-            "--backend-store-uri",
-            databases.url("mlflow"),
-            "--serve-artifacts",
-            "--artifacts-destination",
-            str(home / "mlartifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ]
-        return BackgroundService(
-            name,
-            command,
-            {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-            f"http://127.0.0.1:{port}/health",
-            home / "log",
-        )
+        command, mlflow_env = mlflow_server(databases.url("mlflow"), str(home / "mlartifacts"), port, env)
+        return BackgroundService(name, command, mlflow_env, f"http://127.0.0.1:{port}/health", home / "log")
     if name == "prefect":
         command = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
         env = {

@@ -27,6 +27,32 @@ class Service:
     env: dict[str, str]
 
 
+def mlflow_server(
+    backend_store_uri: str, artifacts_destination: str, port: int, env: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """The `mlflow server` command and environment every stack here starts (make run, the PostgreSQL tests, the bench).
+
+    The server proxies artifact uploads to `artifacts_destination`, so clients need no access to it.
+    """
+    command = [
+        str(BIN / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        backend_store_uri,
+        "--serve-artifacts",
+        "--artifacts-destination",
+        artifacts_destination,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    # One process instead of sixteen: none of these stacks needs MLflow's job runner.
+    return command, {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
 def prepare_dagster_instance() -> None:
     """Create and migrate the Dagster instance's storage once, before its processes start together.
 
@@ -86,22 +112,7 @@ def services() -> list[Service]:
         Service(
             "mlflow",
             "http://127.0.0.1:5000",
-            [
-                str(BIN / "mlflow"),
-                "server",
-                "--backend-store-uri",
-                current.mlflow_tracking_uri,
-                "--artifacts-destination",
-                current.mlflow_artifact_root.as_uri(),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "5000",
-                "--workers",
-                "1",
-            ],
-            # One process instead of sixteen: the embedded UI needs no job runner.
-            {**base_env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+            *mlflow_server(current.mlflow_tracking_uri, current.mlflow_artifact_root.as_uri(), 5000, base_env),
         ),
         Service(
             "prefect",

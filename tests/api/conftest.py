@@ -36,6 +36,11 @@ def reading_json(row: pd.Series) -> dict:
     return schema.reading_json(row)
 
 
+def schema_example(model: type) -> dict:
+    """The first example a request model shows in the OpenAPI document: the tests send what the docs show."""
+    return dict(model.model_config["json_schema_extra"]["examples"][0])
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -15,26 +15,14 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from .conftest import live_server
+from api.copilot_schemas import OptimizeRequest, ShiftRequest
+
+from .conftest import live_server, schema_example
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SHIFT = {
-    "days": ["2018-10-05"],
-    "from_start": "10:00",
-    "from_end": "11:00",
-    "to_start": "02:00",
-    "to_end": "03:00",
-    "share": 0.5,
-}
+SHIFT = schema_example(ShiftRequest)
 POWER_FACTOR = {"bank_kvar": 50, "months": ["2018-03", "2018-04"]}
-OPTIMIZE = {
-    "day": "2018-10-10",
-    "energy_kwh": 200,
-    "duration_minutes": 120,
-    "power_limit_kw": 150,
-    "window_start": "06:00",
-    "window_end": "22:00",
-}
+OPTIMIZE = schema_example(OptimizeRequest)
 
 # tool name, its arguments, and the REST call that must answer the same
 CALLS = [

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from energy_assets.services import mlflow_server
 from energy_assets.settings import SettingsError, masked
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -214,22 +215,7 @@ def stack(databases, tmp_path_factory):
     services = {
         "mlflow": BackgroundService(
             "mlflow",
-            [
-                str(BIN / "mlflow"),
-                "server",
-                "--backend-store-uri",
-                databases.url("mlflow"),
-                "--serve-artifacts",
-                "--artifacts-destination",
-                str(home / "mlartifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ports["mlflow"]),
-                "--workers",
-                "1",
-            ],
-            {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+            *mlflow_server(databases.url("mlflow"), str(home / "mlartifacts"), ports["mlflow"], env),
             f"http://127.0.0.1:{ports['mlflow']}/health",
             logs / "mlflow.log",
         ),

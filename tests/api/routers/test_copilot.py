@@ -10,10 +10,23 @@ from __future__ import annotations
 import pytest
 
 from api import deps
+from api.copilot_schemas import OptimizeRequest, ShiftRequest
 from energy_assets.settings import FORECASTER_MODEL_NAME
+from tests.api.conftest import schema_example
 
 from .conftest import assert_lineage as _assert_lineage
 from .conftest import plain as _plain
+
+# The bad-input cases below change one thing each of these valid requests.
+SHIFT_WINDOWS = {k: v for k, v in schema_example(ShiftRequest).items() if k != "share"}
+BLOCK = {
+    "day": "2018-10-10",
+    "energy_kwh": 100,
+    "duration_minutes": 60,
+    "power_limit_kw": 100,
+    "window_start": "06:00",
+    "window_end": "22:00",
+}
 
 
 def test_bill_is_the_domain_bill_with_lineage(client, domain):
@@ -31,14 +44,7 @@ def test_bill_is_the_domain_bill_with_lineage(client, domain):
 
 def test_shift_and_power_factor_are_the_domain_answers(client, domain):
     service, priced, version, tariff = domain
-    shift = {
-        "days": ["2018-10-05"],
-        "from_start": "10:00",
-        "from_end": "11:00",
-        "to_start": "02:00",
-        "to_end": "03:00",
-        "share": 0.5,
-    }
+    shift = schema_example(ShiftRequest)
     body = client.post("/copilot/whatif/shift", json=shift).json()
     expected = service.whatif_shift(priced, **shift, tariff=tariff)
     assert {k: v for k, v in body.items() if k != "lineage"} == _plain(expected)
@@ -54,14 +60,7 @@ def test_shift_and_power_factor_are_the_domain_answers(client, domain):
 
 def test_optimize_schedules_the_block_on_the_forecast_day(client, domain):
     _, _, version, tariff = domain
-    request = {
-        "day": "2018-10-10",
-        "energy_kwh": 200,
-        "duration_minutes": 120,
-        "power_limit_kw": 150,
-        "window_start": "06:00",
-        "window_end": "22:00",
-    }
+    request = {k: v for k, v in schema_example(OptimizeRequest).items() if k != "peak_cap_kw"}
     response = client.post("/copilot/optimize", json=request)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -110,66 +109,35 @@ def test_explain_gives_the_peak_with_numbers_and_sentences(client, domain, holdo
         (
             "post",
             "/copilot/whatif/shift",
-            {
-                "days": ["2018-10-05"],
-                "from_start": "10:00",
-                "from_end": "12:00",
-                "to_start": "11:00",
-                "to_end": "13:00",
-            },
+            {**SHIFT_WINDOWS, "from_end": "12:00", "to_start": "11:00", "to_end": "13:00"},
             ["body", "to_window"],
             ["overlaps"],
         ),
         (
             "post",
             "/copilot/whatif/shift",
-            {
-                "days": ["2018-10-05"],
-                "from_start": "10:00",
-                "from_end": "25:00",
-                "to_start": "02:00",
-                "to_end": "03:00",
-            },
+            {**SHIFT_WINDOWS, "from_end": "25:00"},
             ["body", "from_end"],
             ["pattern"],
         ),
         (
             "post",
             "/copilot/whatif/shift",
-            {
-                "days": ["2018-10-05"],
-                "from_start": "11:00",
-                "from_end": "10:00",
-                "to_start": "02:00",
-                "to_end": "03:00",
-            },
+            {**SHIFT_WINDOWS, "from_start": "11:00", "from_end": "10:00"},
             ["body", "from_window"],
             ["not before"],
         ),
         (
             "post",
             "/copilot/whatif/shift",
-            {
-                "days": ["2019-06-01"],
-                "from_start": "10:00",
-                "from_end": "11:00",
-                "to_start": "02:00",
-                "to_end": "03:00",
-            },
+            {**SHIFT_WINDOWS, "days": ["2019-06-01"]},
             ["body", "days"],
             ["no readings"],
         ),
         (
             "post",
             "/copilot/whatif/shift",
-            {
-                "days": ["2018-10-05"],
-                "from_start": "10:00",
-                "from_end": "11:00",
-                "to_start": "02:00",
-                "to_end": "03:00",
-                "energy_kwh": 5000,
-            },
+            {**SHIFT_WINDOWS, "energy_kwh": 5000},
             ["body", "energy_kwh"],
             ["cannot move"],
         ),
@@ -177,71 +145,35 @@ def test_explain_gives_the_peak_with_numbers_and_sentences(client, domain, holdo
         (
             "post",
             "/copilot/optimize",
-            {
-                "day": "2018-10-10",
-                "energy_kwh": 5000,
-                "duration_minutes": 60,
-                "power_limit_kw": 100,
-                "window_start": "06:00",
-                "window_end": "22:00",
-            },
+            {**BLOCK, "energy_kwh": 5000},
             ["body", "energy_kwh"],
             ["cannot run"],
         ),
         (
             "post",
             "/copilot/optimize",
-            {
-                "day": "2018-10-10",
-                "energy_kwh": 100,
-                "duration_minutes": 60,
-                "power_limit_kw": 100,
-                "window_start": "06:00",
-                "window_end": "06:30",
-            },
+            {**BLOCK, "window_end": "06:30"},
             ["body", "duration_minutes"],
             ["does not fit"],
         ),
         (
             "post",
             "/copilot/optimize",
-            {
-                "day": "2018-10-10",
-                "energy_kwh": 100,
-                "duration_minutes": 60,
-                "power_limit_kw": 100,
-                "window_start": "06:00",
-                "window_end": "22:00",
-                "peak_cap_kw": 50,
-            },
+            {**BLOCK, "peak_cap_kw": 50},
             ["body", "peak_cap_kw"],
             ["above the cap"],
         ),
         (
             "post",
             "/copilot/optimize",
-            {
-                "day": "2018-10-10",
-                "energy_kwh": 100,
-                "duration_minutes": 50,
-                "power_limit_kw": 100,
-                "window_start": "06:00",
-                "window_end": "22:00",
-            },
+            {**BLOCK, "duration_minutes": 50},
             ["body", "duration_minutes"],
             ["multiple of 15"],
         ),
         (
             "post",
             "/copilot/optimize",
-            {
-                "day": "2030-01-01",
-                "energy_kwh": 100,
-                "duration_minutes": 60,
-                "power_limit_kw": 100,
-                "window_start": "06:00",
-                "window_end": "22:00",
-            },
+            {**BLOCK, "day": "2030-01-01"},
             ["body", "day"],
             ["28 days"],
         ),
