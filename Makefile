@@ -11,6 +11,10 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := true
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
+# One OpenMP thread per model fit unless set: Dagster runs steps in parallel processes beside the
+# servers, and gradient boosting's one-thread-per-core fits then spin against each other (7.9x slower
+# on the reference machine, same predictions; bench/fit_threads.py, docs/benchmarks.md).
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: help install data pipeline run ui flows workers serve bench-serving copilot bench-copilot bench-copilot-api test lint clean cold-start verify dashboard browser compose-test engines-test workers
 
