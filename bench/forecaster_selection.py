@@ -9,6 +9,10 @@ chosen configuration on it once, trained on all of Jan-Sep exactly as the pipeli
     .venv/bin/python bench/forecaster_selection.py --holdout  # plus the chosen config's holdout
     .venv/bin/python bench/forecaster_selection.py --bands    # the bands' inner validation only
 
+The point model's third round has its own rule, fixed before its run: the first row (simplest
+first) within PARSIMONY_KWH of the round's best pooled RMSE. Its choice scored worse on the holdout
+than the second round's and was not adopted (docs/models.md).
+
 The bands (training/bands.py) are chosen the same way. Every month from March to September is
 forecast by the chosen point model fitted on all days before it (its rolling-origin residuals).
 For each validation month and each band candidate (K calibration months, the residual's scale),
@@ -274,7 +278,11 @@ def main() -> None:
             _print_point(label, pooled, months)
         pick = choose_point(third)
         is_default = replace(chosen, **dict(THIRD_ROUND)[pick]) == chosen
-        print(f"chosen: {pick} (pooled {third[pick]:.3f}, best {min(third.values()):.3f}); the defaults: {is_default}")
+        print(
+            f"the rule's choice: {pick} (pooled {third[pick]:.3f}, best {min(third.values()):.3f}); "
+            f"it is the default configuration: {is_default}"
+            + ("" if is_default else " (scored once on the holdout, not adopted: docs/models.md, third round)")
+        )
     print(
         "bands around the chosen point model, calibrated on the rolling-origin residuals of the K months "
         "before each validation month"
