@@ -9,6 +9,10 @@ chosen configuration on it once, trained on all of Jan-Sep exactly as the pipeli
     .venv/bin/python bench/forecaster_selection.py --holdout  # plus the chosen config's holdout
     .venv/bin/python bench/forecaster_selection.py --bands    # the bands' inner validation only
 
+The point model's third round has its own rule, fixed before its run: the first row (simplest
+first) within PARSIMONY_KWH of the round's best pooled RMSE. Its choice scored worse on the holdout
+than the second round's and was not adopted (docs/models.md).
+
 The bands (training/bands.py) are chosen the same way. Every month from March to September is
 forecast by the chosen point model fitted on all days before it (its rolling-origin residuals).
 For each validation month and each band candidate (K calibration months, the residual's scale),
@@ -24,57 +28,96 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from energy_assets import schema
-from energy_assets.features.transformers import DayAheadFeatures
+from energy_assets.features.transformers import DAY_AHEAD_FEATURES, DayAheadFeatures
 from energy_assets.ingest import reader
 from energy_assets.ingest.validation import validate
 from energy_assets.settings import get_settings
 from energy_assets.training import bands, evaluation
-from energy_assets.training.models import ForecasterParams, fit_day_ahead_forecaster
+from energy_assets.training.models import ForecasterParams, build_day_ahead_forecaster, fit_day_ahead_forecaster
 
 VALIDATION_MONTHS = (("2018-07-01", "2018-08-01"), ("2018-08-01", "2018-09-01"), ("2018-09-01", "2018-10-01"))
 SAME_KIND = ("same_kind_day_usage", "same_kind_slot_mean_3d", "same_kind_day_mean_3d")
-ALL_FEATURES = tuple(DayAheadFeatures.feature_names_)
-PREVIOUS_FEATURES = tuple(name for name in ALL_FEATURES if name not in SAME_KIND)
+# The features of the second round's choice (the defaults), and those before the same-kind days.
+SECOND_ROUND_FEATURES = DAY_AHEAD_FEATURES
+PREVIOUS_FEATURES = tuple(name for name in SECOND_ROUND_FEATURES if name not in SAME_KIND)
+SECOND_ROUND = dict(features=SECOND_ROUND_FEATURES, early_stopping="auto", max_leaf_nodes=31)
+SQUARED = dict(SECOND_ROUND, loss="squared_error")
 
-# (label, feature columns, regressor settings). The first row is the configuration before the
-# same-kind features; the Poisson rows came with the conformal bands.
-CANDIDATES: list[tuple[str, tuple[str, ...], dict]] = [
+# (label, ForecasterParams fields overriding the defaults). The first round chose the same-kind
+# features (squared error), the second the Poisson loss; the third round's rows come last, from
+# the simplest change to the most complex. Early stopping "auto" is on for every fit here (over
+# 10,000 rows, a random 10 % of them held out to decide when to stop).
+CANDIDATES: list[tuple[str, dict]] = [
     (
         "previous features, previous params",
-        PREVIOUS_FEATURES,
-        dict(max_iter=800, learning_rate=0.02, max_depth=5, min_samples_leaf=200),
+        dict(SQUARED, features=PREVIOUS_FEATURES, max_iter=800, learning_rate=0.02, max_depth=5, min_samples_leaf=200),
     ),
     *[
         (
             f"{label}, depth {depth} / leaf {leaf}",
-            columns,
-            dict(max_iter=300, learning_rate=0.05, max_depth=depth, min_samples_leaf=leaf),
+            dict(SQUARED, features=columns, max_iter=300, learning_rate=0.05, max_depth=depth, min_samples_leaf=leaf),
         )
-        for label, columns in (("previous features", PREVIOUS_FEATURES), ("+ same-kind days", ALL_FEATURES))
+        for label, columns in (("previous features", PREVIOUS_FEATURES), ("+ same-kind days", SECOND_ROUND_FEATURES))
         for depth, leaf in ((5, 200), (4, 500), (3, 1000), (4, 1000))
     ],
     (
         "+ same-kind days, depth 4 / leaf 500, 800 x 0.02",
-        ALL_FEATURES,
-        dict(max_iter=800, learning_rate=0.02, max_depth=4, min_samples_leaf=500),
+        dict(SQUARED, max_iter=800, learning_rate=0.02, max_depth=4, min_samples_leaf=500),
     ),
     *[
-        (f"+ same-kind days, Poisson, {label}", ALL_FEATURES, dict(loss="poisson", learning_rate=0.05, **settings))
+        (f"+ same-kind days, Poisson, {label}", dict(SECOND_ROUND, **settings))
         for label, settings in (
-            ("depth 4 / leaf 500, 300 x 0.05", dict(max_iter=300, max_depth=4, min_samples_leaf=500)),
-            ("depth 4 / leaf 500, 150 x 0.05", dict(max_iter=150, max_depth=4, min_samples_leaf=500)),
-            ("depth 4 / leaf 500, 600 x 0.05", dict(max_iter=600, max_depth=4, min_samples_leaf=500)),
+            ("depth 4 / leaf 500, 300 x 0.05", dict(max_iter=300)),
+            ("depth 4 / leaf 500, 150 x 0.05", dict(max_iter=150)),
+            ("depth 4 / leaf 500, 600 x 0.05", dict(max_iter=600)),
             ("depth 5 / leaf 200, 300 x 0.05", dict(max_iter=300, max_depth=5, min_samples_leaf=200)),
             ("depth 3 / leaf 1000, 300 x 0.05", dict(max_iter=300, max_depth=3, min_samples_leaf=1000)),
         )
     ],
 ]
+# The third round: the second round's choice (Poisson, 150 x 0.05, depth 4, leaf 500) first, then
+# one change at a time, then combinations; "no early stop" fits on every training row.
+NO_EARLY_STOP = dict(SECOND_ROUND, early_stopping="off")
+WITH_PEAK = dict(NO_EARLY_STOP, features=(*DAY_AHEAD_FEATURES, "day_max_1d_ago"))
+THIRD_ROUND: list[tuple[str, dict]] = [
+    ("second round's choice", SECOND_ROUND),
+    ("no early stop", NO_EARLY_STOP),
+    ("no early stop, + yesterday's peak", WITH_PEAK),
+    (
+        "no early stop, + last week's slot mean",
+        dict(NO_EARLY_STOP, features=(*SECOND_ROUND_FEATURES, "same_slot_mean_7d")),
+    ),
+    (
+        "no early stop, + yesterday's peak + smoothed same-kind day",
+        dict(WITH_PEAK, features=(*WITH_PEAK["features"], "same_kind_day_usage_smooth")),
+    ),
+    (
+        "no early stop, + yesterday's peak + kind profile at yesterday's level",
+        dict(WITH_PEAK, features=(*WITH_PEAK["features"], "same_kind_profile_at_yesterday_level")),
+    ),
+    ("no early stop, + yesterday's peak, l2 10", dict(WITH_PEAK, l2_regularization=10.0)),
+    ("no early stop, + yesterday's peak, leaf 200", dict(WITH_PEAK, min_samples_leaf=200)),
+    ("no early stop, + yesterday's peak, 300 x 0.05", dict(WITH_PEAK, max_iter=300)),
+    ("no early stop, + yesterday's peak, squared error", dict(WITH_PEAK, loss="squared_error")),
+    ("no early stop, + yesterday's peak, depth 6 / 15 leaves", dict(WITH_PEAK, max_depth=6, max_leaf_nodes=15)),
+    (
+        "no early stop, + yesterday's peak + smoothed same-kind day, depth 6 / 15 leaves",
+        dict(
+            WITH_PEAK, features=(*WITH_PEAK["features"], "same_kind_day_usage_smooth"), max_depth=6, max_leaf_nodes=15
+        ),
+    ),
+]
+# The third round's rule, fixed before its run: the first row, in the table's order (simplest
+# first), whose pooled RMSE is within PARSIMONY_KWH of the round's best. Differences this small
+# are the size of the month-to-month spread, so the simpler configuration is kept.
+PARSIMONY_KWH = 0.05
 # Band candidates: (calibration months K, band_scale_kwh, band_groups).
 BAND_CANDIDATES: list[tuple[int, float | None, tuple[str, ...]]] = [
     *[(k, scale, ()) for k in (1, 2, 3) for scale in (None, 2.0, 5.0, 10.0)],
@@ -88,38 +131,37 @@ def clean_readings() -> pd.DataFrame:
     return validate(frame).clean
 
 
-def inner_validation(train: pd.DataFrame, columns: tuple[str, ...], settings: dict) -> tuple[float, list[float]]:
+def point_model(params: ForecasterParams) -> HistGradientBoostingRegressor:
+    """The point model the forecaster's BandedForecastRegressor fits for these params."""
+    return build_day_ahead_forecaster(params).named_steps["regressor"].point_model()
+
+
+def inner_validation(train: pd.DataFrame, params: ForecasterParams) -> tuple[float, list[float]]:
     """Pooled RMSE over the validation months and the RMSE of each month."""
-    features = DayAheadFeatures().transform(train)[list(columns)]
+    features = DayAheadFeatures(features=params.features).transform(train)
     target = train[schema.TARGET].to_numpy()
     day = schema.interval_day(train[schema.TIMESTAMP])
-    has_history = day >= day.min() + pd.Timedelta(days=ForecasterParams.history_days)
+    has_history = day >= day.min() + pd.Timedelta(days=params.history_days)
     squared, per_month = [], []
     for start, end in VALIDATION_MONTHS:
         fit_rows = (has_history & (day < start)).to_numpy()
         score_rows = ((day >= start) & (day < end)).to_numpy()
-        regressor = HistGradientBoostingRegressor(l2_regularization=1.0, random_state=ForecasterParams.seed, **settings)
-        regressor.fit(features[fit_rows], target[fit_rows])
+        regressor = point_model(params).fit(features[fit_rows], target[fit_rows])
         error = (regressor.predict(features[score_rows]) - target[score_rows]) ** 2
         squared.append(error)
         per_month.append(float(np.sqrt(error.mean())))
     return float(np.sqrt(np.concatenate(squared).mean())), per_month
 
 
-def chosen_settings(params: ForecasterParams) -> dict:
-    return dict(
-        loss=params.loss,
-        max_iter=params.max_iter,
-        learning_rate=params.learning_rate,
-        max_depth=params.max_depth,
-        min_samples_leaf=params.min_samples_leaf,
-        l2_regularization=params.l2_regularization,
-    )
+def choose_point(results: dict[str, float]) -> str:
+    """The first candidate (in table order) whose pooled RMSE is within PARSIMONY_KWH of the best."""
+    best = min(results.values())
+    return next(label for label, pooled in results.items() if pooled <= best + PARSIMONY_KWH)
 
 
 def rolling_forecasts(train: pd.DataFrame, params: ForecasterParams) -> tuple[pd.DataFrame, np.ndarray]:
     """Features of Jan-Sep and each month Mar..Sep forecast by the point model fitted on every day before it."""
-    features = DayAheadFeatures().transform(train)
+    features = DayAheadFeatures(features=params.features).transform(train)
     target = train[schema.TARGET].to_numpy()
     day = schema.interval_day(train[schema.TIMESTAMP])
     has_history = day >= day.min() + pd.Timedelta(days=params.history_days)
@@ -127,8 +169,7 @@ def rolling_forecasts(train: pd.DataFrame, params: ForecasterParams) -> tuple[pd
     for start, end in itertools.pairwise(RESIDUAL_MONTHS):
         fit_rows = (has_history & (day < start)).to_numpy()
         month = ((day >= start) & (day < end)).to_numpy()
-        model = HistGradientBoostingRegressor(random_state=params.seed, **chosen_settings(params))
-        forecast[month] = model.fit(features[fit_rows], target[fit_rows]).predict(features[month])
+        forecast[month] = point_model(params).fit(features[fit_rows], target[fit_rows]).predict(features[month])
     return features, forecast
 
 
@@ -153,16 +194,11 @@ def bands_validation(
         calibrating = np.isin(month, range(m - calibration_months, m))
         scored = month == m
         scores = (target[calibrating] - forecast[calibrating]) / bands.band_scale(forecast[calibrating], scale_kwh)
-        pooled, keys, offsets = bands.calibrate(
-            scores, bands.group_keys(features[calibrating], groups), min_group_rows=500
-        )
-        row_offsets = np.tile(pooled, (int(scored.sum()), 1))
-        own_keys = bands.group_keys(features[scored], groups)
-        for key, own in zip(keys, offsets, strict=True):
-            row_offsets[(own_keys == key).all(axis=1)] = own
+        calibrated = bands.calibrate(scores, bands.group_keys(features[calibrating], groups), min_group_rows=500)
+        offsets = bands.row_offsets(features[scored], groups, *calibrated)
         point = forecast[scored]
         quantiles = pd.DataFrame(
-            bands.banded(point, bands.band_scale(point, scale_kwh), row_offsets), columns=list(bands.QUANTILE_COLUMNS)
+            bands.banded(point, bands.band_scale(point, scale_kwh), offsets), columns=list(bands.QUANTILE_COLUMNS)
         )
         backtest = pd.concat([evaluation.backtest_frame(train[scored], point), quantiles], axis=1)
         before = train[month < m].reset_index(drop=True)
@@ -201,6 +237,10 @@ def holdout_scores(readings: pd.DataFrame, params: ForecasterParams) -> dict[str
     }
 
 
+def _print_point(label: str, pooled: float, months: list[float]) -> None:
+    print(f"{label:<82} {pooled:7.3f}  " + " ".join(f"{m:6.2f}" for m in months), flush=True)
+
+
 def _print_bands(label: str, m: dict[str, float]) -> None:
     print(
         f"{label:<10} RMSE {m['rmse']:6.3f}  coverage 80 % {m['holdout_coverage_80']:.3f}  95 % "
@@ -226,10 +266,23 @@ def main() -> None:
     chosen = ForecasterParams()
     if not args.bands:
         print("rolling-origin validation inside Jan-Sep 2018 (train on the days before each month)")
-        print(f"{'candidate':<56} {'pooled':>7}  {'Jul':>6} {'Aug':>6} {'Sep':>6}")
-        for label, columns, settings in CANDIDATES:
-            pooled, months = inner_validation(train, columns, settings)
-            print(f"{label:<56} {pooled:7.3f}  " + " ".join(f"{m:6.2f}" for m in months), flush=True)
+        header = f"{'candidate':<82} {'pooled':>7}  {'Jul':>6} {'Aug':>6} {'Sep':>6}"
+        print("first and second rounds\n" + header)
+        for label, overrides in CANDIDATES:
+            _print_point(label, *inner_validation(train, replace(chosen, **overrides)))
+        print(f"third round (rule: the first row within {PARSIMONY_KWH} kWh of the best pooled RMSE)\n" + header)
+        third = {}
+        for label, overrides in THIRD_ROUND:
+            pooled, months = inner_validation(train, replace(chosen, **overrides))
+            third[label] = pooled
+            _print_point(label, pooled, months)
+        pick = choose_point(third)
+        is_default = replace(chosen, **dict(THIRD_ROUND)[pick]) == chosen
+        print(
+            f"the rule's choice: {pick} (pooled {third[pick]:.3f}, best {min(third.values()):.3f}); "
+            f"it is the default configuration: {is_default}"
+            + ("" if is_default else " (scored once on the holdout, not adopted: docs/models.md, third round)")
+        )
     print(
         "bands around the chosen point model, calibrated on the rolling-origin residuals of the K months "
         "before each validation month"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from energy_assets import schema
-from energy_assets.features.transformers import DayAheadFeatures
+from energy_assets.features.transformers import DAY_AHEAD_FEATURES, OPTIONAL_DAY_AHEAD_FEATURES, DayAheadFeatures
 from energy_assets.ingest import reader
 from energy_assets.ingest.validation import validate
 from energy_assets.training.bands import predict_quantiles
@@ -18,6 +18,12 @@ from energy_assets.training.models import ForecasterParams, fit_day_ahead_foreca
 
 BUNDLED_EXPORT = Path(__file__).resolve().parents[1] / "data" / "uci" / "steel_industry_energy.csv"
 FORECAST_DAY = pd.Timestamp("2018-03-05")  # a working Monday after a Sunday off
+# The leakage checks run on every feature the transformer can compute, the optional ones included.
+EVERY_FEATURE = DAY_AHEAD_FEATURES + OPTIONAL_DAY_AHEAD_FEATURES
+
+
+def _features(frame: pd.DataFrame) -> pd.DataFrame:
+    return DayAheadFeatures(features=EVERY_FEATURE).transform(frame)
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +48,8 @@ def _with_usage_blanked(frame: pd.DataFrame, from_day: pd.Timestamp) -> pd.DataF
 def test_features_of_a_day_ignore_its_own_and_later_usage(readings):
     on_day = _day(readings) == FORECAST_DAY
     assert on_day.sum() == schema.INTERVALS_PER_DAY
-    with_actuals = DayAheadFeatures().transform(readings)[on_day]
-    blanked = DayAheadFeatures().transform(_with_usage_blanked(readings, FORECAST_DAY))[on_day]
+    with_actuals = _features(readings)[on_day]
+    blanked = _features(_with_usage_blanked(readings, FORECAST_DAY))[on_day]
     pd.testing.assert_frame_equal(with_actuals, blanked)
     # The midnight reading closing the day (next day 00:00) belongs to the day and is blanked too.
     assert readings.loc[on_day, schema.TIMESTAMP].max() == FORECAST_DAY + pd.Timedelta(days=1)
@@ -53,8 +59,8 @@ def test_features_of_a_day_ignore_a_change_of_its_own_usage(readings):
     on_day = _day(readings) == FORECAST_DAY
     changed = readings.copy()
     changed.loc[on_day, schema.TARGET] = changed.loc[on_day, schema.TARGET] * 3 + 50
-    before = DayAheadFeatures().transform(readings)[on_day]
-    after = DayAheadFeatures().transform(changed)[on_day]
+    before = _features(readings)[on_day]
+    after = _features(changed)[on_day]
     pd.testing.assert_frame_equal(before, after)
 
 
@@ -64,18 +70,31 @@ def test_features_of_a_day_do_read_the_days_before(readings):
     changed = readings.copy()
     day_before = _day(readings) == FORECAST_DAY - pd.Timedelta(days=1)
     changed.loc[day_before, schema.TARGET] = changed.loc[day_before, schema.TARGET] + 10
-    before = DayAheadFeatures().transform(readings)[on_day]
-    after = DayAheadFeatures().transform(changed)[on_day]
+    before = _features(readings)[on_day]
+    after = _features(changed)[on_day]
     assert not np.allclose(before["usage_1d_ago"], after["usage_1d_ago"])
     assert not np.allclose(before["day_mean_1d_ago"], after["day_mean_1d_ago"])
+    assert not np.allclose(before["day_max_1d_ago"], after["day_max_1d_ago"])
+    assert not np.allclose(
+        before["same_kind_profile_at_yesterday_level"], after["same_kind_profile_at_yesterday_level"]
+    )
+
+
+def test_the_chosen_features_are_a_selection_of_the_same_columns(readings):
+    """The default output is DAY_AHEAD_FEATURES in order, with the values the full computation gives."""
+    chosen = DayAheadFeatures().fit(readings).transform(readings)
+    assert tuple(chosen.columns) == DAY_AHEAD_FEATURES
+    pd.testing.assert_frame_equal(chosen, _features(readings)[list(DAY_AHEAD_FEATURES)])
+    with pytest.raises(ValueError, match=r"features: \['usage_0d_ago'\]"):
+        DayAheadFeatures(features=("slot", "usage_0d_ago")).fit(readings)
 
 
 def test_every_day_s_features_are_the_same_when_later_usage_is_unknown(readings):
     """Each day of March featurized from the full frame equals it featurized with that day onwards blanked."""
-    full = DayAheadFeatures().transform(readings)
+    full = _features(readings)
     for day in pd.date_range("2018-03-01", "2018-03-31"):
         on_day = _day(readings) == day
-        blanked = DayAheadFeatures().transform(_with_usage_blanked(readings, day))[on_day]
+        blanked = _features(_with_usage_blanked(readings, day))[on_day]
         pd.testing.assert_frame_equal(full[on_day], blanked, obj=f"features of {day.date()}")
 
 

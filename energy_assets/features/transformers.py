@@ -100,6 +100,37 @@ def kind_of_days(off_by_day: pd.Series) -> pd.Series:
     return pd.Series(np.where(off_by_day.to_numpy(dtype=bool), "off", working), index=off_by_day.index)
 
 
+# The day-ahead forecaster's features, in output order (chosen by rolling-origin validation inside
+# Jan-Sep: bench/forecaster_selection.py, docs/models.md).
+DAY_AHEAD_FEATURES: tuple[str, ...] = (
+    "slot",
+    "day_of_week_code",
+    "load_type_code",
+    "is_planned_off_day",
+    "was_off_day_before",
+    "usage_1d_ago",
+    "usage_7d_ago",
+    "same_slot_mean_4w",
+    "day_mean_1d_ago",
+    "day_mean_7d_ago",
+    "same_type_day_usage",
+    "same_type_day_mean",
+    "same_kind_day_usage",
+    "same_kind_slot_mean_3d",
+    "same_kind_day_mean_3d",
+)
+# Features the transformer also computes on request (`features=`): candidates the validation
+# compared and left out. They obey the same day-ahead rule.
+OPTIONAL_DAY_AHEAD_FEATURES: tuple[str, ...] = (
+    "day_max_1d_ago",
+    "same_slot_mean_7d",
+    "same_kind_day_usage_smooth",
+    "same_kind_profile_at_yesterday_level",
+)
+# Slots either side of a slot that the smoothed feature averages over (within the day).
+_SMOOTHING_SLOTS = 2
+
+
 class DayAheadFeatures(TransformerMixin, BaseEstimator):
     """Features of each interval from what is known at the end of the day before it.
 
@@ -107,30 +138,32 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
     `load_type` of its own day, and usage only from whole days strictly before its day. A row's
     own day's usage is never read, so a frame may carry actuals (training, backtests) or NaN
     (a real forecast) for the days being forecast, with the same result.
+
+    `features` selects the output columns, in order, among `DAY_AHEAD_FEATURES` and
+    `OPTIONAL_DAY_AHEAD_FEATURES` (None: `DAY_AHEAD_FEATURES`).
     """
 
-    feature_names_ = (
-        "slot",
-        "day_of_week_code",
-        "load_type_code",
-        "is_planned_off_day",
-        "was_off_day_before",
-        "usage_1d_ago",
-        "usage_7d_ago",
-        "same_slot_mean_4w",
-        "day_mean_1d_ago",
-        "day_mean_7d_ago",
-        "same_type_day_usage",
-        "same_type_day_mean",
-        "same_kind_day_usage",
-        "same_kind_slot_mean_3d",
-        "same_kind_day_mean_3d",
-    )
     # How many recent days of the same kind the smoothed same-kind features average over.
     same_kind_days = 3
 
+    def __init__(self, features: tuple[str, ...] | None = None):
+        self.features = features
+
+    @property
+    def feature_names_(self) -> tuple[str, ...]:
+        # getattr: a model saved before `features` existed has no such attribute.
+        chosen = getattr(self, "features", None)
+        return DAY_AHEAD_FEATURES if chosen is None else tuple(chosen)
+
     def fit(self, X: pd.DataFrame, y=None):
+        self._check_features()
         return self
+
+    def _check_features(self) -> None:
+        known = DAY_AHEAD_FEATURES + OPTIONAL_DAY_AHEAD_FEATURES
+        unknown = [name for name in self.feature_names_ if name not in known]
+        if unknown:
+            raise ValueError(f"features: {unknown} are not day-ahead features (known: {known})")
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         # Vectorized over a (day, slot) grid of usage: the API featurizes 42 days of history per
@@ -146,6 +179,8 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
         day = (day_ns - first_day).astype(np.int64)  # calendar day index of each row
         slot = ((start - day_ns.astype("datetime64[ns]")) // schema.INTERVAL.to_timedelta64()).astype(np.int64)
         n_days = int(day.max()) + 1 if len(ts) else 0
+        self._check_features()
+        wanted = set(self.feature_names_)
 
         # Usage by (day, slot); rows without usage leave NaN, and of duplicate readings the last wins.
         usage = np.full((n_days, schema.INTERVALS_PER_DAY), np.nan)
@@ -191,6 +226,25 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
                 np.nanmean(same_kind_usage, axis=0),
                 np.nanmean(same_kind_means, axis=0),
             )
+            optional = {}
+            if "day_max_1d_ago" in wanted:  # yesterday's peak interval
+                optional["day_max_1d_ago"] = at(np.nanmax(usage, axis=1) if n_days else np.empty(0), day - 1)
+            if "same_slot_mean_7d" in wanted:  # the last week's profile, slot by slot
+                optional["same_slot_mean_7d"] = np.nanmean(
+                    np.stack([at(usage, day - k, slot) for k in range(1, 8)]), axis=0
+                )
+            if "same_kind_day_usage_smooth" in wanted:  # the last same-kind day, averaged over nearby slots
+                padded = np.pad(usage, ((0, 0), (_SMOOTHING_SLOTS, _SMOOTHING_SLOTS)), mode="edge")
+                width = 2 * _SMOOTHING_SLOTS + 1
+                smooth = np.nanmean(
+                    np.stack([padded[:, k : k + schema.INTERVALS_PER_DAY] for k in range(width)]), axis=0
+                )
+                optional["same_kind_day_usage_smooth"] = at(smooth, same_kind[:, 0], slot)
+            if "same_kind_profile_at_yesterday_level" in wanted:  # the kind's profile scaled to yesterday's level
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    optional["same_kind_profile_at_yesterday_level"] = (
+                        same_kind_slot_mean / same_kind_day_mean * at(daily_mean, day - 1)
+                    )
         columns = {
             "slot": slot.astype(float),
             "day_of_week_code": ((day_ns.astype(np.int64) + 3) % 7).astype(float),  # 1970-01-01 was a Thursday (3)
@@ -207,8 +261,9 @@ class DayAheadFeatures(TransformerMixin, BaseEstimator):
             "same_kind_day_usage": same_kind_usage[0],
             "same_kind_slot_mean_3d": same_kind_slot_mean,
             "same_kind_day_mean_3d": same_kind_day_mean,
+            **optional,
         }
-        return pd.DataFrame(columns, index=X.index)
+        return pd.DataFrame({name: columns[name] for name in self.feature_names_}, index=X.index)
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(self.feature_names_, dtype=object)

@@ -10,7 +10,8 @@ recorded seed: a deliberately changed seed must make the check fail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ast
+from dataclasses import dataclass, fields
 from typing import Any
 
 import mlflow
@@ -21,6 +22,7 @@ from energy_assets import settings as energy_settings
 from energy_assets.flows import dagster_runs
 from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
 from energy_assets.gating.champion import champion_version
+from energy_assets.training.models import ForecasterParams
 
 JOB = "verify_models"
 TOLERANCE = 0.001
@@ -30,7 +32,8 @@ MODELS = {
 }
 REPLAYED_PARAMS = {
     "usage_estimator": ("max_iter", "learning_rate", "seed", "cv_folds"),
-    "day_ahead_forecaster": ("max_iter", "learning_rate", "seed"),
+    # Every parameter that defines the forecaster (the asset logs them all and its config takes them all).
+    "day_ahead_forecaster": tuple(f.name for f in fields(ForecasterParams)),
 }
 
 
@@ -60,8 +63,15 @@ class ReproducibilityOutcome:
 
 
 def _param(value: str):
-    number = float(value)
-    return int(number) if number.is_integer() and "." not in value else number
+    """A parameter as MLflow recorded it (str of the value) back as a run-config value.
+
+    Numbers, booleans, None and tuples are Python literals; anything else (a loss name) is the string.
+    """
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+    return list(parsed) if isinstance(parsed, tuple) else parsed
 
 
 def _current_data_version(instance) -> str | None:

@@ -103,6 +103,21 @@ def calibrate(scores: np.ndarray, keys: np.ndarray, min_group_rows: int) -> tupl
     )
 
 
+def row_offsets(
+    X: pd.DataFrame, groups: tuple[str, ...], pooled: np.ndarray, keys: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """The offsets of each row of `X` (rows, 5): its group's, or `pooled` for rows of no calibrated group.
+
+    `pooled`, `keys` and `offsets` are what `calibrate` returns.
+    """
+    per_row = np.tile(pooled, (len(X), 1))
+    if len(keys):
+        own_keys = group_keys(X, groups)
+        for key, own in zip(keys, offsets, strict=True):
+            per_row[(own_keys == key).all(axis=1)] = own
+    return per_row
+
+
 def banded(point: np.ndarray, scale: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Quantiles (rows, 5) = point + scale * offsets, clipped at 0, sorted, and holding the point inside p10..p90."""
     point = np.asarray(point, dtype=float)
@@ -127,9 +142,11 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
         max_iter: int = 150,
         learning_rate: float = 0.05,
         max_depth: int | None = 4,
+        max_leaf_nodes: int | None = 31,
         min_samples_leaf: int = 500,
         l2_regularization: float = 1.0,
         loss: str = "poisson",
+        early_stopping: str = "auto",
         band_scale_kwh: float | None = 2.0,
         band_groups: tuple[str, ...] = (),
         min_group_rows: int = 500,
@@ -138,22 +155,27 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_depth = max_depth
+        self.max_leaf_nodes = max_leaf_nodes
         self.min_samples_leaf = min_samples_leaf
         self.l2_regularization = l2_regularization
         self.loss = loss
+        self.early_stopping = early_stopping
         self.band_scale_kwh = band_scale_kwh
         self.band_groups = band_groups
         self.min_group_rows = min_group_rows
         self.random_state = random_state
 
-    def _point_model(self) -> HistGradientBoostingRegressor:
+    def point_model(self) -> HistGradientBoostingRegressor:
+        """A new, unfitted point model with this forecaster's settings (the fold models and the final one)."""
         return HistGradientBoostingRegressor(
             loss=self.loss,
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             max_depth=self.max_depth,
+            max_leaf_nodes=self.max_leaf_nodes,
             min_samples_leaf=self.min_samples_leaf,
             l2_regularization=self.l2_regularization,
+            early_stopping=_early_stopping(self),
             random_state=self.random_state,
         )
 
@@ -180,7 +202,7 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
                     "it to fit on; "
                     "both must be non-empty"
                 )
-            model = self._point_model().fit(_take(X, before), y[before], sample_weight=weight[before])
+            model = self.point_model().fit(_take(X, before), y[before], sample_weight=weight[before])
             residual_rows.append(own)
             out_of_sample.append(model.predict(_take(X, own)))
         if not residual_rows:
@@ -192,7 +214,7 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
             scores, group_keys(_take(X, rows), tuple(self.band_groups)), self.min_group_rows
         )
         self.calibration_rows_ = len(rows)
-        self.point_model_ = self._point_model().fit(X, y, sample_weight=weight)
+        self.point_model_ = self.point_model().fit(X, y, sample_weight=weight)
         self.n_features_in_ = self.point_model_.n_features_in_
         if hasattr(self.point_model_, "feature_names_in_"):
             self.feature_names_in_ = self.point_model_.feature_names_in_
@@ -204,13 +226,7 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
         return self.point_model_.predict(X)
 
     def _offsets(self, X) -> np.ndarray:
-        """The offsets of each row: its group's, or the pooled ones for rows of no calibrated group."""
-        offsets = np.tile(self.pooled_offsets_, (len(X), 1))
-        if len(self.group_keys_):
-            keys = group_keys(X, tuple(self.band_groups))
-            for key, own in zip(self.group_keys_, self.group_offsets_, strict=True):
-                offsets[(keys == key).all(axis=1)] = own
-        return offsets
+        return row_offsets(X, tuple(self.band_groups), self.pooled_offsets_, self.group_keys_, self.group_offsets_)
 
     def predict_with_quantiles(self, X) -> tuple[np.ndarray, pd.DataFrame]:
         """The point forecast and its quantiles in one pass over the point model."""
@@ -223,6 +239,19 @@ class BandedForecastRegressor(RegressorMixin, BaseEstimator):
     def predict_quantiles(self, X) -> pd.DataFrame:
         """p025, p10, p50, p90, p975 of each row, around the point forecast and never crossing."""
         return self.predict_with_quantiles(X)[1]
+
+
+# early_stopping: scikit-learn's "auto" (on above 10,000 rows, with a random 10 % of the rows held
+# out to decide), always "on", or "off" (every row fits). Strings, so a Dagster config can carry them.
+_EARLY_STOPPING: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
+
+
+def _early_stopping(model: BandedForecastRegressor) -> bool | str:
+    # A model saved before `early_stopping` existed used scikit-learn's default.
+    value = getattr(model, "early_stopping", "auto")
+    if value not in _EARLY_STOPPING:
+        raise ValueError(f"early_stopping: {value!r} is not one of {sorted(_EARLY_STOPPING)}")
+    return _EARLY_STOPPING[value]
 
 
 def _take(X, rows: np.ndarray):

@@ -16,7 +16,7 @@ from sklearn.model_selection import KFold, cross_val_score
 from sklearn.pipeline import Pipeline
 
 from energy_assets import schema
-from energy_assets.features.transformers import DayAheadFeatures, EstimatorFeatures
+from energy_assets.features.transformers import DAY_AHEAD_FEATURES, DayAheadFeatures, EstimatorFeatures
 from energy_assets.training.bands import BandedForecastRegressor
 
 
@@ -36,11 +36,15 @@ class ForecasterParams:
     # (a log link: level x daily profile multiply) beat squared error there.
     max_iter: int = 150
     learning_rate: float = 0.05
-    max_depth: int = 4
+    max_depth: int | None = 4
+    max_leaf_nodes: int | None = 31
     min_samples_leaf: int = 500
     l2_regularization: float = 1.0
     loss: str = "poisson"
+    early_stopping: str = "auto"  # "auto", "on" or "off" (training/bands.py)
     seed: int = 42
+    # The columns of DayAheadFeatures the point model reads.
+    features: tuple[str, ...] = DAY_AHEAD_FEATURES
     # Days of history a forecast needs before its first day (4 weeks of same-weekday lags).
     history_days: int = field(default=28)
     # The bands (training/bands.py), chosen by the same validation: the last months of the training
@@ -74,9 +78,11 @@ _BANDED_SETTINGS = (
     "max_iter",
     "learning_rate",
     "max_depth",
+    "max_leaf_nodes",
     "min_samples_leaf",
     "l2_regularization",
     "loss",
+    "early_stopping",
     "band_scale_kwh",
     "band_groups",
 )
@@ -85,7 +91,7 @@ _BANDED_SETTINGS = (
 def build_day_ahead_forecaster(params: ForecasterParams) -> Pipeline:
     return Pipeline(
         [
-            ("features", DayAheadFeatures()),
+            ("features", DayAheadFeatures(features=tuple(params.features))),
             (
                 "regressor",
                 BandedForecastRegressor(

@@ -5,6 +5,7 @@ import tempfile
 from dataclasses import asdict
 from importlib.metadata import version as installed
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import mlflow
@@ -50,21 +51,39 @@ class EstimatorConfig(dg.Config):
 
 
 class ForecasterConfig(dg.Config):
+    """Every ForecasterParams field, so a recorded run can be replayed exactly (verify_reproducibility)."""
+
     max_iter: int = Field(default=ForecasterParams.max_iter, description="Boosting iterations.")
     learning_rate: float = Field(default=ForecasterParams.learning_rate)
+    max_depth: int | None = Field(default=ForecasterParams.max_depth)
+    max_leaf_nodes: int | None = Field(default=ForecasterParams.max_leaf_nodes)
+    min_samples_leaf: int = Field(default=ForecasterParams.min_samples_leaf)
+    l2_regularization: float = Field(default=ForecasterParams.l2_regularization)
+    loss: str = Field(default=ForecasterParams.loss, description="The point model's loss: poisson or squared_error.")
+    early_stopping: str = Field(
+        default=ForecasterParams.early_stopping, description="auto (on above 10,000 rows), on or off."
+    )
     seed: int = Field(default=ForecasterParams.seed, description="Random seed: same data + code + seed = same model.")
+    features: list[str] = Field(
+        default=list(ForecasterParams.features), description="DayAheadFeatures columns the point model reads."
+    )
+    history_days: int = Field(default=ForecasterParams.history_days, description="Warm-up days that only feed lags.")
     calibration_months: int = Field(
         default=ForecasterParams.calibration_months,
         description="Last months of the training period whose rolling-origin forecast residuals calibrate the bands.",
     )
+    band_scale_kwh: float | None = Field(
+        default=ForecasterParams.band_scale_kwh, description="kWh added to the point to scale a residual (None: plain)."
+    )
+    band_groups: list[str] = Field(
+        default=list(ForecasterParams.band_groups), description="Feature columns whose groups calibrate apart."
+    )
 
     def params(self) -> ForecasterParams:
-        return ForecasterParams(
-            max_iter=self.max_iter,
-            learning_rate=self.learning_rate,
-            seed=self.seed,
-            calibration_months=self.calibration_months,
-        )
+        values: dict[str, Any] = {
+            name: tuple(value) if isinstance(value, list) else value for name, value in self.model_dump().items()
+        }
+        return ForecasterParams(**values)
 
 
 def raw_data_version(*frames: pd.DataFrame) -> str:
