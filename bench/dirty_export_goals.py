@@ -29,7 +29,7 @@ from energy_assets.ingest.reader import read_raw
 from energy_assets.ingest.validation import validate
 from energy_assets.settings import FORECASTER_MODEL_NAME, PROJECT_ROOT
 from energy_assets.training.evaluation import HOLDOUT_START, time_split
-from energy_assets.training.models import ForecasterParams, build_day_ahead_forecaster, forecaster_training_rows
+from energy_assets.training.models import ForecasterParams, fit_day_ahead_forecaster
 from tests.dirty_export import DirtyExport, score
 
 
@@ -69,12 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     dirty_model = mlflow.pyfunc.load_model(args.model_uri)
     goals["dirty_trained_rmse"] = holdout_rmse(np.asarray(dirty_model.predict(frame)).ravel(), genuine)
     train, _ = time_split(genuine)
-    params = ForecasterParams()
-    clean_model = build_day_ahead_forecaster(params).fit(
-        train[list(schema.COLUMNS)],
-        train[schema.TARGET],
-        regressor__sample_weight=forecaster_training_rows(train, params).astype(float),
-    )
+    clean_model = fit_day_ahead_forecaster(train, ForecasterParams())
     goals["clean_trained_rmse"] = holdout_rmse(clean_model.predict(frame), genuine)
     goals["rmse_ratio"] = goals["dirty_trained_rmse"] / goals["clean_trained_rmse"]
     print(json.dumps(goals, indent=2))
