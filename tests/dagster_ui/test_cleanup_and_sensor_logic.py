@@ -52,7 +52,7 @@ def test_an_orphaned_in_process_run_is_failed_and_its_mlflow_runs_killed(home):
     )
     untagged = create_run_for_test(instance, job_name="energy_pipeline", status=dg.DagsterRunStatus.STARTED)
     client = mlflow.MlflowClient(current.mlflow_tracking_uri)
-    from energy_assets.settings import ensure_experiment
+    from energy_assets.startup import ensure_experiment
 
     experiment = ensure_experiment(current)
     mlflow_runs = {
@@ -123,14 +123,14 @@ def test_an_unreadable_export_is_reported_once_by_name(home):
 def test_run_monitoring_is_on_in_the_generated_dagster_yaml(tmp_path, profile):
     import yaml
 
-    from energy_assets import settings
+    from energy_assets import settings, startup
 
     saved = os.environ.get("DAGSTER_HOME")
     current = settings.Settings(
         profile, tmp_path, BUNDLED_CSV, "sqlite:///unused.db", "postgresql://u:p@127.0.0.1:5432"
     )
     try:
-        written = yaml.safe_load((settings.ensure_dagster_home(current) / "dagster.yaml").read_text())
+        written = yaml.safe_load((startup.ensure_dagster_home(current) / "dagster.yaml").read_text())
     finally:
         if saved is None:
             os.environ.pop("DAGSTER_HOME", None)
