@@ -75,7 +75,8 @@ class ModelRegistry(dg.ConfigurableResource):
         return self.tracking_uri or settings.get_settings().mlflow_tracking_uri
 
     def client(self) -> mlflow.MlflowClient:
-        return mlflow.MlflowClient(self.uri())
+        uri = self.uri()
+        return mlflow.MlflowClient(uri, registry_uri=uri)
 
 
 class MlflowTracking(dg.ConfigurableResource):

@@ -15,6 +15,7 @@ import pytest
 from dagster._core.test_utils import create_run_for_test
 
 from energy_assets.defs import run_cleanup
+from energy_assets.defs.resources import RawSource
 from energy_assets.defs.sensors import raw_area_exports
 from energy_assets.ingest.reader import file_md5
 from tests.conftest import BUNDLED_CSV, isolated_home
@@ -80,7 +81,10 @@ def _ingested(instance, area) -> None:
 
 
 def _evaluate(instance, cursor: str | None):
-    return raw_area_exports(dg.build_sensor_context(instance=instance, cursor=cursor))
+    # RawSource() resolves the area from the settings (ENERGY_RAW_CSV, set by the fixture), as in the code location
+    return raw_area_exports(
+        dg.build_sensor_context(instance=instance, cursor=cursor, resources={"raw_source": RawSource()})
+    )
 
 
 def test_the_raw_area_sensor_waits_for_a_first_ingest_then_requests_the_months_a_new_export_touches(home):
