@@ -8,6 +8,8 @@ import sys
 
 import uvicorn
 
+from energy_assets.startup import telemetry_off
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api", description=__doc__)
@@ -15,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--access-log", action="store_true", help="log every request (off: it costs latency)")
     args = parser.parse_args(argv)
+    telemetry_off()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         "api.app:create_app",

@@ -28,6 +28,7 @@ from api.metrics import ApiMetrics, MetricsMiddleware
 from api.operations import Copilot
 from api.registry import ChampionRegistry
 from api.routers import copilot, forecast, models, predict, service
+from energy_assets.startup import telemetry_off
 
 log = logging.getLogger("api")
 
@@ -40,6 +41,7 @@ MCP_PATH = "/mcp"
 
 
 def create_app(config: ApiConfig | None = None) -> FastAPI:
+    telemetry_off()  # uvicorn's factory (the API image) starts here, not in `python -m api`
     config = config or from_environment()
     metrics = ApiMetrics()
     champions = ChampionRegistry(

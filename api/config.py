@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from energy_assets import settings as energy_settings
-from energy_assets.settings import SettingsError
+from energy_assets.config_vars import BY_NAME, env, env_seconds
 
-DEFAULT_POLL_SECONDS = 30.0
+DEFAULT_POLL_SECONDS = float(BY_NAME["ENERGY_MODEL_POLL_SECONDS"].default or 0)
 # How long start-up waits for the first registry look-up before serving degraded (it goes on behind).
-DEFAULT_STARTUP_WAIT_SECONDS = 60.0
+DEFAULT_STARTUP_WAIT_SECONDS = float(BY_NAME["ENERGY_API_STARTUP_WAIT_SECONDS"].default or 0)
 
 
 @dataclass(frozen=True)
@@ -30,19 +29,6 @@ class ApiConfig:
         return self.clean_readings_dir.parent
 
 
-def _positive_seconds(key: str, default: float) -> float:
-    text = os.environ.get(key, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise SettingsError(f"{key}={text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise SettingsError(f"{key}={text!r} must be a positive number of seconds")
-    return value
-
-
 def from_environment() -> ApiConfig:
     """ENERGY_HOME / MLFLOW_TRACKING_URI via energy_assets.settings, plus ENERGY_MODEL_POLL_SECONDS, ENERGY_API_TOKEN,
     ENERGY_API_STARTUP_WAIT_SECONDS and ENERGY_MCP_ALLOWED_HOSTS (comma-separated)."""
@@ -50,10 +36,8 @@ def from_environment() -> ApiConfig:
     return ApiConfig(
         tracking_uri=current.mlflow_tracking_uri,
         clean_readings_dir=current.asset_dir / "clean_readings",
-        poll_seconds=_positive_seconds("ENERGY_MODEL_POLL_SECONDS", DEFAULT_POLL_SECONDS),
-        api_token=os.environ.get("ENERGY_API_TOKEN") or None,
-        startup_wait_seconds=_positive_seconds("ENERGY_API_STARTUP_WAIT_SECONDS", DEFAULT_STARTUP_WAIT_SECONDS),
-        mcp_allowed_hosts=tuple(
-            h.strip() for h in os.environ.get("ENERGY_MCP_ALLOWED_HOSTS", "").split(",") if h.strip()
-        ),
+        poll_seconds=env_seconds("ENERGY_MODEL_POLL_SECONDS"),
+        api_token=env("ENERGY_API_TOKEN") or None,
+        startup_wait_seconds=env_seconds("ENERGY_API_STARTUP_WAIT_SECONDS"),
+        mcp_allowed_hosts=tuple(h.strip() for h in (env("ENERGY_MCP_ALLOWED_HOSTS") or "").split(",") if h.strip()),
     )

@@ -10,7 +10,6 @@ used, the version of the readings read and the tariff's version. The computation
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from api.copilot_schemas import OptimizeRequest, PowerFactorRequest, ShiftReques
 from api.history import CleanHistory
 from api.registry import ChampionRegistry, LoadedModel
 from energy_assets import schema
+from energy_assets.config_vars import env
 from energy_assets.copilot import explain, service
 from energy_assets.copilot.errors import CopilotInputError, TariffError
 from energy_assets.copilot.tariff import TARIFF_ENV, Tariff, load_tariff, tariff_path
@@ -94,11 +94,7 @@ class Copilot:
                 self._tariff = load_tariff(self.tariff_path)
             except TariffError as error:
                 source = (
-                    ""
-                    if self.tariff_path
-                    else f" (from {TARIFF_ENV})"
-                    if os.environ.get(TARIFF_ENV)
-                    else " (the bundled default)"
+                    "" if self.tariff_path else f" (from {TARIFF_ENV})" if env(TARIFF_ENV) else " (the bundled default)"
                 )
                 file = tariff_path(self.tariff_path)
                 raise CopilotUnavailable(f"the tariff file {file}{source} cannot be used: {error}") from None

@@ -111,7 +111,7 @@ def ingest_month_seconds(profile: str) -> float:
     """One ingest_month run over all twelve months in this process, on a fresh instance of the profile."""
     import dagster as dg
 
-    from energy_assets import settings
+    from energy_assets import settings, startup
     from energy_assets.definitions import defs
     from energy_assets.defs.partitions import register_months
 
@@ -126,7 +126,7 @@ def ingest_month_seconds(profile: str) -> float:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
             try:
                 current = settings.get_settings()
-                settings.ensure_dagster_home(current)
+                startup.ensure_dagster_home(current)
                 with dg.DagsterInstance.get() as instance:
                     months = [f"2018-{m:02d}" for m in range(1, 13)]
                     register_months(instance, months)

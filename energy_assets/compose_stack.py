@@ -53,6 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from energy_assets.config_vars import env
 from energy_assets.settings import BUNDLED_EXPORT_NAME, CHAMPION_ALIAS, ESTIMATOR_MODEL_NAME, PROJECT_ROOT
 
 COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
@@ -885,7 +886,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the steps' times and the measures to this file")
     args = parser.parse_args(argv)
     try:
-        offset = int(os.environ.get(PORT_OFFSET_ENV, DEFAULT_PORT_OFFSET))
+        offset = int(env(PORT_OFFSET_ENV, str(DEFAULT_PORT_OFFSET)) or DEFAULT_PORT_OFFSET)
         port_map(offset)
     except ValueError as error:
         print(f"FAIL  {PORT_OFFSET_ENV}: {error}", file=sys.stderr)

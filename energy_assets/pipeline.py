@@ -8,12 +8,13 @@ not an error), and 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from energy_assets import settings as energy_settings
+from energy_assets import startup
+from energy_assets.config_vars import env
 from energy_assets.schema import SchemaError
 
 
@@ -78,11 +79,11 @@ def run_pipeline(
     from energy_assets.defs.run_cleanup import close_orphaned_runs, end_mlflow_runs, process_tags
 
     current = energy_settings.get_settings()
-    energy_settings.ensure_dagster_home(current)
+    startup.ensure_dagster_home(current)
     instance = instance or dg.DagsterInstance.get()
     close_orphaned_runs(instance)  # runs of an earlier pipeline whose process was killed (logged when found)
     source = str(raw_source or current.raw_source)
-    mapping = str(source_map or os.environ.get("ENERGY_SOURCE_MAP", ""))
+    mapping = str(source_map or env("ENERGY_SOURCE_MAP") or "")
     months = _months_in(source, mapping)
     if not months:
         raise SystemExit(f"{source}: no clean reading in the raw source, nothing to materialize")
@@ -192,6 +193,7 @@ def format_summary(result: PipelineResult) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    startup.telemetry_off()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--raw", help="raw CSV export or folder (default: env ENERGY_RAW_CSV, else the bundled UCI file)"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from energy_assets import settings as energy_settings
+from energy_assets import startup
 
 BIN = Path(sys.executable).parent
 
@@ -69,9 +70,9 @@ def prepare_dagster_instance() -> None:
 
 def services() -> list[Service]:
     current = energy_settings.get_settings()
-    energy_settings.ensure_dagster_home(current)
+    startup.ensure_dagster_home(current)
     prepare_dagster_instance()
-    energy_settings.ensure_experiment(current)
+    startup.ensure_experiment(current)
     base_env = {"DAGSTER_HOME": str(current.dagster_home), "ENERGY_HOME": str(current.home)}
     found = [
         Service(
@@ -153,6 +154,7 @@ def services() -> list[Service]:
 
 def main(argv: list[str] | None = None) -> int:
     wanted = set(sys.argv[1:] if argv is None else argv)  # names of services to start; none: all
+    startup.telemetry_off()  # the services inherit this environment
     started: list[tuple[Service, subprocess.Popen]] = []
     for service in [s for s in services() if not wanted or s.name in wanted]:
         process = subprocess.Popen(service.command, env={**os.environ, **service.env}, cwd=energy_settings.PROJECT_ROOT)

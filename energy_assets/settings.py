@@ -5,14 +5,21 @@ the Dagster instance on SQLite, the MLflow store `mlflow.db` with its artifacts 
 Parquet files of the tabular assets, and the Prefect database.
 `ENERGY_PROFILE=postgres`: Dagster, MLflow and Prefect on PostgreSQL databases named by env.
 Nothing else in the code knows which profile runs. Free of Dagster imports (the API uses it).
+
+Read-only: every call reads the environment afresh, and nothing here writes a file or the
+environment. The side effects of starting up (telemetry defaults, dagster.yaml, the MLflow
+experiment, the Celery workers' YAML) and the command line are in `energy_assets.startup`; every
+ENERGY_* variable, with its default and meaning, is listed in `energy_assets.config_vars`.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from energy_assets.config_vars import SettingsError as SettingsError  # raised here, caught by callers
+from energy_assets.config_vars import env, env_choice
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The DVC-tracked raw area: every export in it (*.csv) is read. With only the bundled UCI file in
@@ -28,27 +35,11 @@ PROFILES = ("local", "postgres")
 # Where a Dagster run's steps execute: in the run's own process (default), or as tasks on
 # dagster-celery workers. Independent of the storage profile and of the partitioning.
 EXECUTORS = ("in_process", "celery")
-DEFAULT_CELERY_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
-DEFAULT_CELERY_BACKEND = "redis://127.0.0.1:6379/0"
-DEFAULT_CELERY_QUEUE = "dagster"
-
-# Telemetry off by default everywhere this code runs (a user may still override each one).
-for _key, _value in {
-    "DAGSTER_DISABLE_TELEMETRY": "1",
-    "DO_NOT_TRACK": "true",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-}.items():
-    os.environ.setdefault(_key, _value)
 
 
 # Tracking URIs this module derived itself. mlflow.set_tracking_uri() writes its argument back to
 # the MLFLOW_TRACKING_URI env var, so an env value found here is MLflow's echo, not a user override.
 _DERIVED_TRACKING_URIS: set[str] = set()
-
-
-class SettingsError(ValueError):
-    """A configuration value is missing or wrong; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +48,7 @@ class CeleryEngine:
 
     The run (which submits steps) and every worker (which executes them) must agree on all three,
     so both read them from here: the executor in definitions.py, the workers' YAML from
-    `celery_worker_config()`.
+    `startup.celery_worker_config()`.
     """
 
     broker: str  # ENERGY_CELERY_BROKER
@@ -89,7 +80,7 @@ class Settings:
     @property
     def raw_area(self) -> Path:
         """The folder exports are dropped into: the raw source if it is a folder, else the folder of that file."""
-        return self.raw_source if self.raw_source.is_dir() else self.raw_source.parent
+        return folder_of(self.raw_source)
 
     @property
     def dagster_home(self) -> Path:
@@ -111,27 +102,26 @@ class Settings:
     @property
     def prefect_database_url(self) -> str:
         if self.profile == "postgres":
-            return _database_url(
-                self.postgres_url, os.environ.get("ENERGY_PREFECT_DB", "prefect"), "postgresql+asyncpg"
-            )
+            return _database_url(self.postgres_url, env("ENERGY_PREFECT_DB") or "", "postgresql+asyncpg")
         return f"sqlite+aiosqlite:///{self.prefect_home / 'prefect.db'}"
 
     @property
     def mlflow_backend_store_uri(self) -> str:
         """The store `mlflow server` runs on (the tracking URI may instead be that server's http URL)."""
         if self.profile == "postgres":
-            return _database_url(self.postgres_url, os.environ.get("ENERGY_MLFLOW_DB", "mlflow"))
+            return _database_url(self.postgres_url, env("ENERGY_MLFLOW_DB") or "")
         return f"sqlite:///{self.home / 'mlflow.db'}"
 
     def dagster_storage_config(self) -> dict:
         """The `storage` section of dagster.yaml for this profile."""
         if self.profile == "postgres":
-            return {
-                "postgres": {
-                    "postgres_url": _database_url(self.postgres_url, os.environ.get("ENERGY_DAGSTER_DB", "dagster"))
-                }
-            }
+            return {"postgres": {"postgres_url": _database_url(self.postgres_url, env("ENERGY_DAGSTER_DB") or "")}}
         return {"sqlite": {"base_dir": str(self.dagster_home / "storage")}}
+
+
+def folder_of(raw_source: Path) -> Path:
+    """The folder exports are dropped into: `raw_source` if it is a folder, else the folder of that file."""
+    return raw_source if raw_source.is_dir() else raw_source.parent
 
 
 # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; the pinned driver is psycopg2-binary.
@@ -169,22 +159,18 @@ def masked(url: str) -> str:
 
 def get_settings() -> Settings:
     """Settings from the environment, read afresh on every call (tests change ENERGY_HOME)."""
-    profile = os.environ.get("ENERGY_PROFILE", "local")
-    if profile not in PROFILES:
-        raise SettingsError(f"ENERGY_PROFILE={profile!r} is not one of {list(PROFILES)}")
-    home = Path(os.environ.get("ENERGY_HOME", PROJECT_ROOT / ".energy")).resolve()
-    raw_source = Path(os.environ.get("ENERGY_RAW_CSV", DEFAULT_RAW_SOURCE))
-    postgres_url = os.environ.get("ENERGY_POSTGRES_URL")
+    profile = env_choice("ENERGY_PROFILE", PROFILES)
+    home = Path(env("ENERGY_HOME", str(PROJECT_ROOT / ".energy")) or "").resolve()
+    raw_source = Path(env("ENERGY_RAW_CSV", str(DEFAULT_RAW_SOURCE)) or "")
+    postgres_url = env("ENERGY_POSTGRES_URL")
     tracking_uri = os.environ.get("MLFLOW_TRACKING_URI")
     if not tracking_uri or tracking_uri in _DERIVED_TRACKING_URIS:
         if profile == "postgres":
-            tracking_uri = _database_url(postgres_url, os.environ.get("ENERGY_MLFLOW_DB", "mlflow"))
+            tracking_uri = _database_url(postgres_url, env("ENERGY_MLFLOW_DB") or "")
         else:
             tracking_uri = f"sqlite:///{home / 'mlflow.db'}"  # absolute path: four slashes in all
         _DERIVED_TRACKING_URIS.add(tracking_uri)
-    executor = os.environ.get("ENERGY_EXECUTOR", "in_process")
-    if executor not in EXECUTORS:
-        raise SettingsError(f"ENERGY_EXECUTOR={executor!r} is not one of {list(EXECUTORS)}")
+    executor = env_choice("ENERGY_EXECUTOR", EXECUTORS)
     return Settings(
         profile=profile,
         home=home,
@@ -193,15 +179,15 @@ def get_settings() -> Settings:
         postgres_url=postgres_url,
         executor=executor,
         celery=_celery_engine() if executor == "celery" else None,
-        prefect_work_pool=os.environ.get("ENERGY_PREFECT_WORK_POOL") or None,
+        prefect_work_pool=env("ENERGY_PREFECT_WORK_POOL") or None,
     )
 
 
 def _celery_engine() -> CeleryEngine:
     engine = CeleryEngine(
-        broker=os.environ.get("ENERGY_CELERY_BROKER", DEFAULT_CELERY_BROKER),
-        backend=os.environ.get("ENERGY_CELERY_BACKEND", DEFAULT_CELERY_BACKEND),
-        queue=os.environ.get("ENERGY_CELERY_QUEUE", DEFAULT_CELERY_QUEUE),
+        broker=env("ENERGY_CELERY_BROKER") or "",
+        backend=env("ENERGY_CELERY_BACKEND") or "",
+        queue=env("ENERGY_CELERY_QUEUE") or "",
     )
     for key, value, schemes in (
         ("ENERGY_CELERY_BROKER", engine.broker, ("amqp", "pyamqp", "redis", "rediss")),
@@ -212,144 +198,3 @@ def _celery_engine() -> CeleryEngine:
     if not engine.queue.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise SettingsError(f"ENERGY_CELERY_QUEUE={engine.queue!r} must be letters, digits, '-', '_' or '.'")
     return engine
-
-
-def celery_worker_config(settings: Settings | None = None) -> Path:
-    """Write the YAML `dagster-celery worker start -y` reads (the executor's config, from the env) and return it."""
-    import yaml
-
-    settings = settings or get_settings()
-    if settings.celery is None:
-        raise SettingsError("Celery workers need ENERGY_EXECUTOR=celery (and ENERGY_CELERY_BROKER / _BACKEND / _QUEUE)")
-    target = settings.home / "celery" / f"{settings.celery.queue}.yaml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(yaml.safe_dump({"execution": {"config": settings.celery.executor_config()}}, sort_keys=False))
-    return target
-
-
-# Run monitoring, done by dagster-daemon (`make run`, the compose stack). Dagster's default run
-# launcher cannot ask a run worker's health, so the limits are these, measured in docs/architecture.md:
-# - a launched run whose worker process dies is marked failed by its code server within a second;
-# - a run stuck starting (or cancelling) is marked failed (canceled) after 180 s, checked every 30 s;
-# - an in-process run (`make pipeline`, embedded flows) whose process died is closed by the sensor
-#   `close_orphaned_runs` (every 30 s while the daemon runs) or by the next pipeline or flow start.
-RUN_MONITORING = {
-    "enabled": True,
-    "start_timeout_seconds": 180,
-    "cancel_timeout_seconds": 180,
-    "poll_interval_seconds": 30,
-}
-
-
-def ensure_dagster_home(settings: Settings | None = None) -> Path:
-    """Create DAGSTER_HOME with a dagster.yaml for the profile, point the env at it, and return it."""
-    import yaml
-
-    settings = settings or get_settings()
-    home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    config = {
-        "storage": settings.dagster_storage_config(),
-        "telemetry": {"enabled": False},
-        "run_monitoring": RUN_MONITORING,
-    }
-    if settings.profile == "postgres":
-        # A team stack runs dagster-daemon, which dequeues runs and caps their concurrency.
-        config["run_coordinator"] = {"module": "dagster.core.run_coordinator", "class": "QueuedRunCoordinator"}
-    config.update(_instance_extra())
-    target = home / "dagster.yaml"
-    text = yaml.safe_dump(config, sort_keys=False)
-    if not target.exists() or target.read_text() != text:
-        target.write_text(text)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
-
-
-def _instance_extra() -> dict:
-    """Top-level dagster.yaml sections from the file ENERGY_DAGSTER_INSTANCE_EXTRA names, e.g. a
-    `run_launcher` (K8sRunLauncher) or `compute_logs` (S3) when the stack scales out; each replaces
-    the generated section of the same name (docs/deployment.md)."""
-    import yaml
-
-    path = os.environ.get("ENERGY_DAGSTER_INSTANCE_EXTRA")
-    if not path:
-        return {}
-    try:
-        extra = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise SettingsError(f"ENERGY_DAGSTER_INSTANCE_EXTRA={path!r} is not a readable YAML file: {error}") from error
-    if not isinstance(extra, dict):
-        raise SettingsError(f"ENERGY_DAGSTER_INSTANCE_EXTRA={path!r} must hold a mapping of dagster.yaml sections")
-    return extra
-
-
-def ensure_experiment(settings: Settings | None = None, name: str = EXPERIMENT_NAME) -> str:
-    """Create the MLflow experiment with its artifacts under ENERGY_HOME (local stores), return its id."""
-    import mlflow
-
-    settings = settings or get_settings()
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
-    experiment = mlflow.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    artifact_location = None
-    if settings.mlflow_tracking_uri.startswith(("sqlite:", "postgresql")) or "://" not in settings.mlflow_tracking_uri:
-        settings.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
-        artifact_location = settings.mlflow_artifact_root.as_uri()
-    return mlflow.create_experiment(name, artifact_location=artifact_location)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m energy_assets.settings [show|dagster-home|celery-config]`: print the backends, or
-    write dagster.yaml, or write the Celery workers' YAML.
-
-    Containers run `dagster-home` before their command, so the dagster.yaml they read always comes
-    from this module and the environment (no hand-kept copy per deployment); Celery workers are
-    started on the YAML `celery-config` writes, so they listen where the runs submit.
-    """
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m energy_assets.settings", description=main.__doc__)
-    parser.add_argument("command", nargs="?", default="show", choices=["show", "dagster-home", "celery-config"])
-    args = parser.parse_args(argv)
-    try:
-        current = get_settings()
-        if args.command == "dagster-home":
-            print(ensure_dagster_home(current) / "dagster.yaml")
-            return 0
-        if args.command == "celery-config":
-            print(celery_worker_config(current))
-            return 0
-        print(f"profile        {current.profile}")
-        print(f"ENERGY_HOME    {current.home}")
-        print(f"raw source     {current.raw_source}")
-        print(f"mlflow         {masked(current.mlflow_tracking_uri)}")
-        storage = current.dagster_storage_config()
-        print(
-            "dagster        "
-            f"{masked(storage['postgres']['postgres_url']) if 'postgres' in storage else storage['sqlite']['base_dir']}"
-        )
-        print(f"prefect        {masked(current.prefect_database_url)}")
-        if current.celery is not None:
-            print(
-                f"executor       celery: broker {masked(current.celery.broker)}, backend "
-                f"{masked(current.celery.backend)}, queue {current.celery.queue}"
-            )
-        else:
-            print(f"executor       {current.executor}")
-        print(
-            "flows run by   "
-            + (
-                f"prefect worker, pool {current.prefect_work_pool}"
-                if current.prefect_work_pool
-                else "serve (one process)"
-            )
-        )
-    except SettingsError as error:
-        print(f"settings error: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

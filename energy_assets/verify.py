@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import urllib.error
@@ -24,6 +23,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from energy_assets.config_vars import env
 from energy_assets.settings import CHAMPION_ALIAS
 
 
@@ -39,7 +39,7 @@ class ServiceCheck:
     check: Callable[[str, float], str]  # (base URL, timeout) -> detail for the report line
 
     def base_url(self) -> str:
-        return os.environ.get(self.env_key, self.default_url).rstrip("/")
+        return (env(self.env_key, self.default_url) or self.default_url).rstrip("/")
 
 
 def _get(url: str, timeout: float) -> tuple[int, bytes]:

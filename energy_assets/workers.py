@@ -2,7 +2,7 @@
 
 Each Dagster worker is dagster-celery's own command,
 `dagster-celery worker start -A dagster_celery.app -y YAML -q QUEUE -n NAME -- --concurrency C`,
-on the YAML `python -m energy_assets.settings celery-config` writes from ENERGY_CELERY_BROKER,
+on the YAML `python -m energy_assets.startup celery-config` writes from ENERGY_CELERY_BROKER,
 ENERGY_CELERY_BACKEND and ENERGY_CELERY_QUEUE, so the workers listen where runs with
 ENERGY_EXECUTOR=celery submit their steps. Steps read and write the same Dagster instance
 (DAGSTER_HOME), Parquet store (ENERGY_HOME/assets) and MLflow store as the run: on one machine
@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from energy_assets import config_vars, startup
 from energy_assets import settings as energy_settings
 from energy_assets.services import prepare_dagster_instance
 
@@ -31,7 +32,7 @@ BIN = Path(sys.executable).parent
 
 def celery_commands(count: int, concurrency: int, name: str, current: energy_settings.Settings) -> list[list[str]]:
     """One `dagster-celery worker start` command per worker, on the settings' broker, backend and queue."""
-    config = energy_settings.celery_worker_config(current)
+    config = startup.celery_worker_config(current)
     assert current.celery is not None  # celery_worker_config raised otherwise
     return [
         [
@@ -78,11 +79,12 @@ def worker_env(current: energy_settings.Settings) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    startup.telemetry_off()  # the workers inherit this environment
     parser = argparse.ArgumentParser(prog="python -m energy_assets.workers", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--count",
         type=int,
-        default=int(os.environ.get("ENERGY_CELERY_WORKERS", 2)),
+        default=int(config_vars.env("ENERGY_CELERY_WORKERS") or 2),
         help="Celery workers (env ENERGY_CELERY_WORKERS, default 2)",
     )
     parser.add_argument(
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             raise energy_settings.SettingsError(
                 f"ENERGY_EXECUTOR={current.executor!r}: Celery workers need ENERGY_EXECUTOR=celery"
             )
-        energy_settings.ensure_dagster_home(current)
+        startup.ensure_dagster_home(current)
         prepare_dagster_instance()  # once, before the workers open it together (see there)
     except energy_settings.SettingsError as error:
         print(f"settings error: {error}", file=sys.stderr)

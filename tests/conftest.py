@@ -29,13 +29,13 @@ def isolated_home(path: Path, **env: str):
     """Point ENERGY_HOME (and the Dagster instance and MLflow store under it) at `path` for a block."""
     import mlflow
 
-    from energy_assets import settings
+    from energy_assets import settings, startup
 
     saved = {k: os.environ.get(k) for k in ("ENERGY_HOME", "DAGSTER_HOME", "ENERGY_RAW_CSV", *env)}
     os.environ["ENERGY_HOME"] = str(path)
     os.environ.update(env)
     current = settings.get_settings()
-    settings.ensure_dagster_home(current)
+    startup.ensure_dagster_home(current)
     mlflow.set_tracking_uri(current.mlflow_tracking_uri)
     try:
         yield current
@@ -50,9 +50,9 @@ def isolated_home(path: Path, **env: str):
 
 @pytest.fixture(scope="session")
 def energy_home() -> Path:
-    from energy_assets import settings
+    from energy_assets import startup
 
-    settings.ensure_dagster_home()
+    startup.ensure_dagster_home()
     return _SESSION_HOME
 
 

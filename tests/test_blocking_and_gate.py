@@ -6,6 +6,7 @@ import pytest
 
 from energy_assets import lineage
 from energy_assets.defs.assets.data_assets import raw_readings
+from energy_assets.defs.resources import RawSource
 from energy_assets.pipeline import run_pipeline
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, EXPERIMENT_NAME, FORECASTER_MODEL_NAME
 
@@ -77,6 +78,7 @@ def test_a_missing_raw_file_fails_the_run_naming_path_and_config_key(tmp_path):
     outcome = dg.materialize(
         [raw_readings],
         run_config={"ops": {"raw_readings": {"config": {"path": str(missing)}}}},
+        resources={"raw_source": RawSource()},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     )

@@ -202,10 +202,10 @@ def test_every_database_the_services_use_is_created_by_the_init_script(compose):
 
 
 def test_settings_turn_the_compose_environment_into_the_expected_backends(compose, tmp_path):
-    """The containers' entrypoint writes dagster.yaml through energy_assets.settings: run it on the compose env."""
+    """The containers' entrypoint writes dagster.yaml through energy_assets.startup: run it on the compose env."""
     env = {**os.environ, **compose["x-energy-env"], "ENERGY_HOME": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "energy_assets.settings", "dagster-home"],
+        [sys.executable, "-m", "energy_assets.startup", "dagster-home"],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -220,7 +220,7 @@ def test_settings_turn_the_compose_environment_into_the_expected_backends(compos
     }
     assert written["run_coordinator"]["class"] == "QueuedRunCoordinator"
     shown = subprocess.run(
-        [sys.executable, "-m", "energy_assets.settings"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "energy_assets.startup"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert _env_example()["POSTGRES_PASSWORD"] not in shown.stdout, "the settings summary must mask the password"
     assert "http://mlflow:5000" in shown.stdout
@@ -364,7 +364,7 @@ def test_entrypoint_writes_dagster_home_through_settings():
     entrypoint = ROOT / "docker" / "entrypoint.sh"
     assert os.access(entrypoint, os.X_OK)
     text = entrypoint.read_text()
-    assert "python -m energy_assets.settings dagster-home" in text and 'exec "$@"' in text
+    assert "python -m energy_assets.startup dagster-home" in text and 'exec "$@"' in text
 
 
 def test_extra_instance_sections_are_merged_into_the_generated_dagster_yaml(compose, tmp_path):
@@ -379,7 +379,7 @@ def test_extra_instance_sections_are_merged_into_the_generated_dagster_yaml(comp
         "ENERGY_HOME": str(tmp_path),
         "ENERGY_DAGSTER_INSTANCE_EXTRA": str(extra),
     }
-    command = [sys.executable, "-m", "energy_assets.settings", "dagster-home"]
+    command = [sys.executable, "-m", "energy_assets.startup", "dagster-home"]
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     written = yaml.safe_load(Path(done.stdout.strip()).read_text())

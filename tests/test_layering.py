@@ -3,7 +3,9 @@
 Read from the sources (every `import` and `from ... import`, module level or inside a function),
 so a lazy import cannot slip past: the domain packages import neither `defs`, `flows`,
 `definitions`, `api` nor `dashboard`, and no Dagster or Prefect; `defs` (and `definitions`)
-import no flow and nothing of `api`.
+import no flow and nothing of `api`; `api` imports no Dagster wiring, no flow and no orchestrator
+(it serves from the registry and the stored files alone); the dashboard talks to the API over
+HTTP and imports nothing of the project's packages.
 """
 
 from __future__ import annotations
@@ -16,13 +18,28 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "energy_assets"
-DOMAIN = ("ingest", "features", "training", "gating", "monitoring", "copilot", "sites", "schema", "settings", "lineage")
+DOMAIN = (
+    "ingest",
+    "features",
+    "training",
+    "gating",
+    "monitoring",
+    "copilot",
+    "sites",
+    "schema",
+    "settings",
+    "config_vars",
+    "startup",
+    "lineage",
+)
 UPPER = ("energy_assets.defs", "energy_assets.flows", "energy_assets.definitions", "api", "dashboard")
 ORCHESTRATORS = ("dagster", "dagster_mlflow", "dagster_graphql", "prefect")
 # what each layer must not import (module prefixes)
 FORBIDDEN = {
     "domain": UPPER + ORCHESTRATORS,
     "defs": ("energy_assets.flows", "api", "dashboard"),
+    "api": ("energy_assets.defs", "energy_assets.flows", "energy_assets.definitions", "dashboard", *ORCHESTRATORS),
+    "dashboard": ("energy_assets", "api"),
 }
 
 
@@ -53,6 +70,9 @@ def violations(source: str, module: str, layer: str) -> list[str]:
 
 
 def layer_of(path: Path) -> str | None:
+    top = path.relative_to(PROJECT_ROOT).parts[0]
+    if top in ("api", "dashboard"):
+        return top
     parts = path.relative_to(PACKAGE).with_suffix("").parts
     if parts[0] in DOMAIN:
         return "domain"
@@ -66,7 +86,15 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-SOURCES = sorted(p for p in PACKAGE.rglob("*.py") if layer_of(p))
+SOURCES = sorted(
+    p
+    for p in [
+        *PACKAGE.rglob("*.py"),
+        *(PROJECT_ROOT / "api").rglob("*.py"),
+        *(PROJECT_ROOT / "dashboard").rglob("*.py"),
+    ]
+    if layer_of(p)
+)
 
 
 def test_the_layers_hold_the_modules_they_should():
@@ -75,10 +103,16 @@ def test_the_layers_hold_the_modules_they_should():
     assert layers["energy_assets.monitoring.shifts"] == "domain"
     assert layers["energy_assets.defs.assets.monitoring_assets"] == "defs"
     assert layers["energy_assets.definitions"] == "defs"
+    assert layers["energy_assets.defs.jobs"] == "defs"
+    assert layers["energy_assets.startup"] == layers["energy_assets.config_vars"] == "domain"
+    assert layers["api.app"] == layers["api.routers.predict"] == "api"
+    assert layers["dashboard.client"] == "dashboard"
+    # the flows' jobs live with the others: one module of jobs
+    assert not (PACKAGE / "defs" / "flow_jobs.py").exists()
     assert not (PACKAGE / "flows" / "drift.py").exists() and not (PACKAGE / "flows" / "shifts.py").exists()
 
 
-@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
 def test_no_upward_import(path: Path):
     layer = layer_of(path)
     found = violations(path.read_text(encoding="utf-8"), module_name(path), layer)
@@ -112,7 +146,46 @@ def test_no_upward_import(path: Path):
         ),
         ("from energy_assets.monitoring import drift\nimport pandas", "energy_assets.defs.assets.m", "defs", []),
         ("import api.app", "energy_assets.schema", "domain", ["api.app"]),
+        (
+            "from energy_assets.defs.resources import ModelRegistry",
+            "api.registry",
+            "api",
+            ["energy_assets.defs.resources", "energy_assets.defs.resources.ModelRegistry"],
+        ),
+        ("def f():\n    from prefect import flow", "api.routers.models", "api", ["prefect", "prefect.flow"]),
+        ("import dagster as dg", "api.app", "api", ["dagster"]),
+        (
+            "from energy_assets.flows import tasks",
+            "api.app",
+            "api",
+            ["energy_assets.flows", "energy_assets.flows.tasks"],
+        ),
+        ("from energy_assets.settings import masked\nimport mlflow", "api.registry", "api", []),
+        (
+            "from energy_assets import schema",
+            "dashboard.client",
+            "dashboard",
+            ["energy_assets", "energy_assets.schema"],
+        ),
     ],
 )
 def test_the_check_catches_upward_imports(source, module, layer, expected):
     assert violations(source, module, layer) == expected
+
+
+def test_settings_only_read():
+    """settings.py reads the environment; writing it, or any file, is startup.py's (the bootstrap)."""
+    source = (PACKAGE / "settings.py").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    writes = [
+        f"line {node.lineno}: {ast.unparse(node)[:60]}"
+        for node in ast.walk(tree)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("setdefault", "update", "write_text", "write_bytes", "mkdir", "set_tracking_uri")
+        )
+        or (isinstance(node, (ast.Assign, ast.AugAssign)) and "environ" in ast.unparse(node).split("=")[0])
+    ]
+    assert not writes, f"energy_assets/settings.py must only read: {writes}"
+    assert "__main__" not in source, "the command line is energy_assets.startup's"

@@ -7,7 +7,6 @@ A user points to their own file with env `ENERGY_TARIFF` (or passes a path).
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +16,7 @@ import pandas as pd
 import yaml
 
 from energy_assets import schema
+from energy_assets.config_vars import env
 from energy_assets.copilot.errors import CopilotInputError, TariffError, number
 from energy_assets.settings import PROJECT_ROOT
 
@@ -266,7 +266,7 @@ def parse_tariff(raw, *, path: str = "<memory>", digest: str = "") -> Tariff:
 
 def tariff_path(path: str | Path | None = None) -> Path:
     """The file to load: the argument, else env ENERGY_TARIFF, else the bundled KEPCO 2018 tariff."""
-    return Path(path or os.environ.get(TARIFF_ENV) or DEFAULT_TARIFF)
+    return Path(path or env(TARIFF_ENV) or DEFAULT_TARIFF)
 
 
 def load_tariff(path: str | Path | None = None) -> Tariff:
@@ -275,7 +275,7 @@ def load_tariff(path: str | Path | None = None) -> Tariff:
     try:
         content = file.read_bytes()
     except OSError as error:
-        key = "path" if path else (TARIFF_ENV if os.environ.get(TARIFF_ENV) else "path")
+        key = "path" if path else (TARIFF_ENV if env(TARIFF_ENV) else "path")
         raise TariffError(key, f"cannot read tariff file {file}: {error.strerror or error}") from error
     return _parse_cached(str(file.resolve()), content)
 

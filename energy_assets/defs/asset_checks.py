@@ -3,12 +3,12 @@
 import dagster as dg
 import numpy as np
 import pandas as pd
-from mlflow import MlflowClient
 from pydantic import Field
 
 from energy_assets import schema
 from energy_assets.defs.assets.data_assets import clean_readings, rejected_readings
 from energy_assets.defs.assets.model_assets import day_ahead_forecaster, usage_estimator
+from energy_assets.defs.resources import ModelRegistry
 from energy_assets.gating.champion import decide
 from energy_assets.ingest import continuity
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
@@ -161,8 +161,8 @@ def check_rejected_share(rejected_readings: pd.DataFrame, raw_readings: pd.DataF
     )
 
 
-def _gate_result(registered_name: str, candidate: dict) -> dg.AssetCheckResult:
-    decision = decide(MlflowClient(), registered_name, candidate["version"], candidate["baseline_rmse"])
+def _gate_result(registry: ModelRegistry, registered_name: str, candidate: dict) -> dg.AssetCheckResult:
+    decision = decide(registry.client(), registered_name, candidate["version"], candidate["baseline_rmse"])
     return dg.AssetCheckResult(
         passed=decision.promote,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -184,10 +184,12 @@ GATE_DESCRIPTION = (
 
 
 @dg.asset_check(asset=usage_estimator, blocking=True, description=GATE_DESCRIPTION)
-def check_usage_estimator_beats_champion(usage_estimator: dict) -> dg.AssetCheckResult:
-    return _gate_result(ESTIMATOR_MODEL_NAME, usage_estimator)
+def check_usage_estimator_beats_champion(usage_estimator: dict, model_registry: ModelRegistry) -> dg.AssetCheckResult:
+    return _gate_result(model_registry, ESTIMATOR_MODEL_NAME, usage_estimator)
 
 
 @dg.asset_check(asset=day_ahead_forecaster, blocking=True, description=GATE_DESCRIPTION)
-def check_day_ahead_forecaster_beats_champion(day_ahead_forecaster: dict) -> dg.AssetCheckResult:
-    return _gate_result(FORECASTER_MODEL_NAME, day_ahead_forecaster)
+def check_day_ahead_forecaster_beats_champion(
+    day_ahead_forecaster: dict, model_registry: ModelRegistry
+) -> dg.AssetCheckResult:
+    return _gate_result(model_registry, FORECASTER_MODEL_NAME, day_ahead_forecaster)

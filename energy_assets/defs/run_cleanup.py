@@ -57,9 +57,12 @@ def process_alive(pid: int, start: str) -> bool:
     return not (start and current and current != start)
 
 
-def end_mlflow_runs(dagster_run_id: str, status: str) -> list[str]:
-    """End the MLflow runs of a Dagster run that are still RUNNING with `status` (FAILED or KILLED)."""
-    client = mlflow.MlflowClient(settings.get_settings().mlflow_tracking_uri)
+def end_mlflow_runs(dagster_run_id: str, status: str, client: mlflow.MlflowClient | None = None) -> list[str]:
+    """End the MLflow runs of a Dagster run that are still RUNNING with `status` (FAILED or KILLED).
+
+    `client`: the registry's (a sensor's `ModelRegistry`); default: the store the settings name.
+    """
+    client = client or mlflow.MlflowClient(settings.get_settings().mlflow_tracking_uri)
     experiment = client.get_experiment_by_name(settings.EXPERIMENT_NAME)
     if experiment is None:
         return []
@@ -72,7 +75,9 @@ def end_mlflow_runs(dagster_run_id: str, status: str) -> list[str]:
     return [run.info.run_id for run in running]
 
 
-def close_orphaned_runs(instance: dg.DagsterInstance, logger: logging.Logger | None = None) -> list[str]:
+def close_orphaned_runs(
+    instance: dg.DagsterInstance, logger: logging.Logger | None = None, client: mlflow.MlflowClient | None = None
+) -> list[str]:
     """Mark failed the in-progress runs of this host whose process is gone; end their MLflow runs as KILLED."""
     logger = logger or log
     runs = instance.get_runs(
@@ -91,7 +96,7 @@ def close_orphaned_runs(instance: dg.DagsterInstance, logger: logging.Logger | N
         )
         instance.report_engine_event(message, run)
         instance.report_run_failed(run, message)
-        ended = end_mlflow_runs(run.run_id, RunStatus.to_string(RunStatus.KILLED))
+        ended = end_mlflow_runs(run.run_id, RunStatus.to_string(RunStatus.KILLED), client)
         logger.warning(
             f"closed orphaned Dagster run {run.run_id} ({run.job_name}, pid {pid} gone); MLflow runs ended "
             f"KILLED: {ended or 'none'}"

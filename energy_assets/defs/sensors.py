@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -20,20 +21,20 @@ from mlflow.entities import RunStatus
 from energy_assets import schema
 from energy_assets.defs.jobs import ingest_month
 from energy_assets.defs.partitions import MONTHS, monthly_partitions
+from energy_assets.defs.resources import ModelRegistry, RawSource
 from energy_assets.defs.run_cleanup import close_orphaned_runs, end_mlflow_runs
 from energy_assets.ingest import reader
 from energy_assets.ingest.validation import month_of, validate
-from energy_assets.settings import get_settings
 
 SENSOR_INTERVAL_SECONDS = 30
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def _area_state(previous: dict[str, dict]) -> dict[str, dict]:
+def _area_state(area: Path, previous: dict[str, dict]) -> dict[str, dict]:
     """{file name: {md5, size, mtime_ns}} of every export in the raw area; unchanged files are not re-hashed."""
     state = {}
-    for path in sorted(get_settings().raw_area.glob("*.csv")):
+    for path in sorted(area.glob("*.csv")):
         if not path.is_file():
             continue
         stat = path.stat()
@@ -54,8 +55,7 @@ def _last_ingested_version(instance: dg.DagsterInstance) -> str | None:
     return str(event.asset_materialization.metadata["dvc_md5"].value)
 
 
-def _months_of(names: list[str]) -> list[str]:
-    area = get_settings().raw_area
+def _months_of(area: Path, names: list[str]) -> list[str]:
     frames = [reader.read_export(area / name) for name in names]
     clean = validate(pd.concat(frames, ignore_index=True)).clean
     return sorted(month_of(clean[schema.TIMESTAMP]).unique())
@@ -69,15 +69,16 @@ def _months_of(names: list[str]) -> list[str]:
     "ENERGY_RAW_CSV) requests ingest_month for the months it touches. An area whose data version is the one last "
     "ingested (by `make pipeline`, the ingest flow or this sensor) requests nothing.",
 )
-def raw_area_exports(context: dg.SensorEvaluationContext):
+def raw_area_exports(context: dg.SensorEvaluationContext, raw_source: RawSource):
+    area = raw_source.area()
     previous = json.loads(context.cursor) if context.cursor else {}
-    current = _area_state(previous)
+    current = _area_state(area, previous)
     ingested = _last_ingested_version(context.instance)
     if ingested is None:
         return dg.SkipReason(
             "raw_readings was never materialized here: `make pipeline` or the ingest flow builds the first state"
         )
-    files = [get_settings().raw_area / name for name in current]
+    files = [area / name for name in current]
     if files and reader.source_version(files) == ingested:
         # Already ingested as it is: the state `make pipeline` built, or an export the ingest flow added.
         return dg.SensorResult(skip_reason="the raw area is the version last ingested", cursor=json.dumps(current))
@@ -87,7 +88,7 @@ def raw_area_exports(context: dg.SensorEvaluationContext):
         note = f"; removed (not re-ingested): {removed}" if removed else ""
         return dg.SensorResult(skip_reason=f"no new or changed export{note}", cursor=json.dumps(current))
     try:
-        months = _months_of(changed)
+        months = _months_of(area, changed)
     except (reader.RawSourceError, schema.SchemaError, ValueError, OSError) as error:
         # Recorded in the cursor so a broken file is reported once, not every 30 s.
         context.log.error(f"cannot read {changed}: {error}")
@@ -100,7 +101,6 @@ def raw_area_exports(context: dg.SensorEvaluationContext):
     new = [m for m in months if m not in known]
     order = [m for m in known + new if m in set(months)]
     tags = {RANGE_START_TAG: order[0], RANGE_END_TAG: order[-1]} if len(order) > 1 else {"dagster/partition": order[0]}
-    area = get_settings().raw_area
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
@@ -135,8 +135,8 @@ def _mlflow_runs_of(run_status: dg.DagsterRunStatus, mlflow_status: str, adjecti
             f"{mlflow_status}."
         ),
     )
-    def _sensor(context: dg.RunStatusSensorContext):
-        ended = end_mlflow_runs(context.dagster_run.run_id, mlflow_status)
+    def _sensor(context: dg.RunStatusSensorContext, model_registry: ModelRegistry):
+        ended = end_mlflow_runs(context.dagster_run.run_id, mlflow_status, model_registry.client())
         if ended:
             context.log.info(f"run {context.dagster_run.run_id} {adjective}: MLflow runs {ended} ended {mlflow_status}")
 
@@ -162,8 +162,8 @@ mlflow_runs_of_succeeded_runs = _mlflow_runs_of(
     description="Marks failed the in-process runs (make pipeline, embedded flows) of this host whose process died, "
     "and ends their MLflow runs as KILLED.",
 )
-def orphaned_in_process_runs(context: dg.SensorEvaluationContext):
-    closed = close_orphaned_runs(context.instance, context.log)
+def orphaned_in_process_runs(context: dg.SensorEvaluationContext, model_registry: ModelRegistry):
+    closed = close_orphaned_runs(context.instance, context.log, model_registry.client())
     return dg.SkipReason(f"closed orphaned runs {closed}" if closed else "no orphaned in-process run")
 
 

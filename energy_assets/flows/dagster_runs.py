@@ -15,7 +15,6 @@ error the flows' tasks retry. A run that fails is a result, not an exception.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
@@ -23,16 +22,22 @@ from urllib.parse import urlparse
 import dagster as dg
 
 from energy_assets import settings as energy_settings
+from energy_assets import startup
+from energy_assets.config_vars import env, env_seconds
 from energy_assets.defs.partitions import MONTHS, register_months
 
 DAGSTER_URL_ENV = "ENERGY_DAGSTER_URL"
 DAGSTER_UI_ENV = "ENERGY_DAGSTER_UI_URL"
 DEFAULT_UI_URL = "http://127.0.0.1:3000"
 LOCATION_NAME = "energy_assets"
-RUN_TIMEOUT_SECONDS = float(os.environ.get("ENERGY_DAGSTER_RUN_TIMEOUT", 3600))
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def run_timeout_seconds() -> float:
+    """ENERGY_DAGSTER_RUN_TIMEOUT: how long a flow waits for a submitted run (read per run, not at import)."""
+    return env_seconds("ENERGY_DAGSTER_RUN_TIMEOUT")
 
 
 class DagsterTransportError(RuntimeError):
@@ -105,7 +110,7 @@ class DagsterRun:
 
 
 def ui_base_url() -> str:
-    return (os.environ.get(DAGSTER_UI_ENV) or os.environ.get(DAGSTER_URL_ENV) or DEFAULT_UI_URL).rstrip("/")
+    return (env(DAGSTER_UI_ENV) or env(DAGSTER_URL_ENV) or DEFAULT_UI_URL).rstrip("/")
 
 
 def run_url(run_id: str) -> str:
@@ -113,7 +118,7 @@ def run_url(run_id: str) -> str:
 
 
 def instance() -> dg.DagsterInstance:
-    energy_settings.ensure_dagster_home()
+    startup.ensure_dagster_home()
     return dg.DagsterInstance.get()
 
 
@@ -142,7 +147,7 @@ def month_tags(months: list[str], dagster_instance: dg.DagsterInstance) -> dict[
 
 def launch(job_name: str, run_config: dict | None = None, tags: dict[str, str] | None = None) -> str:
     """Start the job's run and wait for it to end; return its run id. Raises only on transport errors."""
-    url = os.environ.get(DAGSTER_URL_ENV)
+    url = env(DAGSTER_URL_ENV)
     if url:
         return _launch_on_webserver(url, job_name, run_config or {}, tags or {})
     from energy_assets.defs.execution import execute
@@ -208,15 +213,14 @@ def _launch_on_webserver(url: str, job_name: str, run_config: dict, tags: dict[s
         ),
         url,
     )
-    deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
+    timeout = run_timeout_seconds()
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = _transport_guard(lambda: client.get_run_status(run_id), url)
         if status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED):
             return run_id
         time.sleep(1.0)
-    raise TimeoutError(
-        f"Dagster run {run_id} ({job_name}) still running after {RUN_TIMEOUT_SECONDS:.0f} s: {run_url(run_id)}"
-    )
+    raise TimeoutError(f"Dagster run {run_id} ({job_name}) still running after {timeout:.0f} s: {run_url(run_id)}")
 
 
 def outcome(run_id: str, dagster_instance: dg.DagsterInstance | None = None) -> DagsterRun:

@@ -21,7 +21,7 @@ from prefect import flow, task
 
 from energy_assets import settings as energy_settings
 from energy_assets.flows import dagster_runs
-from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
+from energy_assets.flows.tasks import launch_dagster_job, notify_failure, publish, require_success, run_line
 from energy_assets.ingest.reader import file_md5, read_export, read_raw, source_files
 from energy_assets.ingest.validation import interval_months, month_of, validate
 
@@ -145,7 +145,7 @@ def ingest(export: str) -> IngestOutcome:
         instance = dagster_runs.instance()
         months = sorted(set(months) | set(unbuilt_months(area, instance)))
         tags = dagster_runs.month_tags(months, instance)
-        run = require_success(run_dagster_job(JOB, {"ops": {"raw_readings": {"config": {"path": str(area)}}}}, tags))
+        run = require_success(launch_dagster_job(JOB, {"ops": {"raw_readings": {"config": {"path": str(area)}}}}, tags))
         source_counts = {
             k: int(v)
             for k, v in run.metadata_of("rejected_readings").items()

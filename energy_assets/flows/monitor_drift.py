@@ -15,7 +15,7 @@ from prefect import flow
 
 from energy_assets.flows import dagster_runs
 from energy_assets.flows.retrain import RetrainOutcome, retrain
-from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
+from energy_assets.flows.tasks import launch_dagster_job, notify_failure, publish, require_success, run_line
 from energy_assets.monitoring.drift import DriftThresholds
 
 JOB = "monitor_drift"
@@ -58,7 +58,7 @@ def monitor_drift(
                 f"month {month!r} (flow parameter 'month') is not a clean_readings partition; known: {months}"
             )
         run = require_success(
-            run_dagster_job(JOB, {"ops": {"drift_report": {"config": config}}}, dagster_runs.partition_tags([month]))
+            launch_dagster_job(JOB, {"ops": {"drift_report": {"config": config}}}, dagster_runs.partition_tags([month]))
         )
         metadata = run.metadata_of("drift_report", month)
         drifted, reasons = bool(metadata["drifted"]), list(metadata["reasons"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from prefect import flow
 
 from energy_assets.flows import dagster_runs
-from energy_assets.flows.tasks import notify_failure, publish, run_dagster_job, run_line
+from energy_assets.flows.tasks import launch_dagster_job, notify_failure, publish, run_line
 
 JOB = "retrain_models"
 CRON = "0 3 * * 0"  # Sundays 03:00
@@ -85,7 +85,7 @@ def retrain(estimator: dict | None = None, forecaster: dict | None = None) -> Re
     """
     try:
         tags = dagster_runs.month_tags([], dagster_runs.instance())
-        run = run_dagster_job(JOB, model_run_config(estimator, forecaster), tags)
+        run = launch_dagster_job(JOB, model_run_config(estimator, forecaster), tags)
         decisions = gate_outcomes(run)
         if not run.success and not run.only_gates_failed:
             raise dagster_runs.DagsterRunFailed(run.failure_message())

@@ -117,7 +117,9 @@ def worker_command(pool: str) -> list[str]:
 
 def main() -> int:
     from energy_assets.settings import get_settings
+    from energy_assets.startup import telemetry_off
 
+    telemetry_off()  # flow runs inherit this environment
     os.environ.setdefault("PREFECT_API_URL", DEFAULT_API_URL)
     wait_for_api(os.environ["PREFECT_API_URL"])
     pool = get_settings().prefect_work_pool

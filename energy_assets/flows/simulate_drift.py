@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from prefect import flow
 
 from energy_assets.flows import dagster_runs
-from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
+from energy_assets.flows.tasks import launch_dagster_job, notify_failure, publish, require_success, run_line
 from energy_assets.monitoring import shifts
 from energy_assets.monitoring.drift import DriftThresholds, thresholds_markdown
 
@@ -42,7 +42,7 @@ def simulate_drift(month: str = DEFAULT_MONTH, thresholds: dict | None = None) -
     try:
         config = {**asdict(DriftThresholds.from_mapping(thresholds)), "month": month}
         tags = dagster_runs.partition_tags(list(shifts.SCENARIOS))
-        run = require_success(run_dagster_job(JOB, {"ops": {"drift_simulation": {"config": config}}}, tags))
+        run = require_success(launch_dagster_job(JOB, {"ops": {"drift_simulation": {"config": config}}}, tags))
         metadata = run.metadata_of("drift_simulation")
         evidence, limits = dict(metadata["evidence"]), dict(metadata["thresholds"])
         rows = [

@@ -8,17 +8,18 @@ through `require_success` with the check's message; retrying it would only repea
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from energy_assets.config_vars import BY_NAME, env
 from energy_assets.flows import dagster_runs
 
 ALERT_WEBHOOK_ENV = "ENERGY_ALERT_WEBHOOK"
 TRANSPORT_RETRIES = 3
-RETRY_DELAY_SECONDS = float(os.environ.get("ENERGY_FLOW_RETRY_DELAY", 10))
+# The task's own delay is fixed when it is declared; `launch_dagster_job` reads ENERGY_FLOW_RETRY_DELAY per call.
+RETRY_DELAY_SECONDS = float(BY_NAME["ENERGY_FLOW_RETRY_DELAY"].default or 0)
 
 
 def _is_transport_error(task_def, task_run, state) -> bool:
@@ -43,6 +44,14 @@ def run_dagster_job(
     return result
 
 
+def launch_dagster_job(
+    job_name: str, run_config: dict | None = None, tags: dict[str, str] | None = None
+) -> dagster_runs.DagsterRun:
+    """`run_dagster_job` with its transport retries ENERGY_FLOW_RETRY_DELAY seconds apart (read now)."""
+    delay = float((env("ENERGY_FLOW_RETRY_DELAY") or "").strip() or RETRY_DELAY_SECONDS)
+    return run_dagster_job.with_options(retry_delay_seconds=delay)(job_name, run_config, tags)
+
+
 def require_success(run: dagster_runs.DagsterRun) -> dagster_runs.DagsterRun:
     if not run.success:
         raise dagster_runs.DagsterRunFailed(run.failure_message())
@@ -62,7 +71,7 @@ def notify_failure(flow_name: str, error: BaseException) -> None:
     message = f"{flow_name} failed: {error}"
     get_run_logger().error(message)
     publish(f"{flow_name.replace('_', '-')}-failure", f"### {flow_name} failed\n\n{error}", f"{flow_name} failure")
-    url = os.environ.get(ALERT_WEBHOOK_ENV)
+    url = env(ALERT_WEBHOOK_ENV)
     if not url:
         return
     body = json.dumps({"flow": flow_name, "error": str(error), "text": message}).encode()

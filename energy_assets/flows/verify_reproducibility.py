@@ -20,7 +20,7 @@ from prefect import flow
 from energy_assets import lineage
 from energy_assets import settings as energy_settings
 from energy_assets.flows import dagster_runs
-from energy_assets.flows.tasks import notify_failure, publish, require_success, run_dagster_job, run_line
+from energy_assets.flows.tasks import launch_dagster_job, notify_failure, publish, require_success, run_line
 from energy_assets.gating.champion import champion_version
 from energy_assets.training.models import ForecasterParams
 
@@ -116,7 +116,7 @@ def verify_reproducibility(seed: int | None = None) -> ReproducibilityOutcome:
             run_config["ops"][asset] = {"config": params}
         if problems:
             raise NotReproducible("cannot rebuild from the same inputs: " + "; ".join(problems))
-        run = require_success(run_dagster_job(JOB, run_config, dagster_runs.month_tags([], instance)))
+        run = require_success(launch_dagster_job(JOB, run_config, dagster_runs.month_tags([], instance)))
         comparisons = []
         for asset, (champion, registered) in champions.items():
             rebuilt_meta = run.metadata_of(asset)

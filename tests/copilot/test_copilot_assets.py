@@ -9,7 +9,7 @@ import pytest
 from energy_assets.copilot import service
 from energy_assets.defs.assets import copilot_assets, data_assets
 from energy_assets.defs.partitions import MONTHS
-from energy_assets.defs.resources import ParquetIOManager
+from energy_assets.defs.resources import ParquetIOManager, RawSource
 from tests.conftest import BUNDLED_CSV
 
 MONTH_KEYS = [f"2018-{m:02d}" for m in range(1, 13)]
@@ -30,7 +30,7 @@ def materialized(tmp_path_factory):
             copilot_assets.peak_report,
         ],
         instance=instance,
-        resources={"io_manager": ParquetIOManager(base_dir=str(base))},
+        resources={"io_manager": ParquetIOManager(base_dir=str(base)), "raw_source": RawSource()},
         run_config={"ops": {"raw_readings": {"config": {"path": str(BUNDLED_CSV)}}}},
         tags={
             "dagster/asset_partition_range_start": MONTH_KEYS[0],

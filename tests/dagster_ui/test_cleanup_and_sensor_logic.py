@@ -15,6 +15,7 @@ import pytest
 from dagster._core.test_utils import create_run_for_test
 
 from energy_assets.defs import run_cleanup
+from energy_assets.defs.resources import RawSource
 from energy_assets.defs.sensors import raw_area_exports
 from energy_assets.ingest.reader import file_md5
 from tests.conftest import BUNDLED_CSV, isolated_home
@@ -52,7 +53,7 @@ def test_an_orphaned_in_process_run_is_failed_and_its_mlflow_runs_killed(home):
     )
     untagged = create_run_for_test(instance, job_name="energy_pipeline", status=dg.DagsterRunStatus.STARTED)
     client = mlflow.MlflowClient(current.mlflow_tracking_uri)
-    from energy_assets.settings import ensure_experiment
+    from energy_assets.startup import ensure_experiment
 
     experiment = ensure_experiment(current)
     mlflow_runs = {
@@ -80,7 +81,10 @@ def _ingested(instance, area) -> None:
 
 
 def _evaluate(instance, cursor: str | None):
-    return raw_area_exports(dg.build_sensor_context(instance=instance, cursor=cursor))
+    # RawSource() resolves the area from the settings (ENERGY_RAW_CSV, set by the fixture), as in the code location
+    return raw_area_exports(
+        dg.build_sensor_context(instance=instance, cursor=cursor, resources={"raw_source": RawSource()})
+    )
 
 
 def test_the_raw_area_sensor_waits_for_a_first_ingest_then_requests_the_months_a_new_export_touches(home):
@@ -123,14 +127,14 @@ def test_an_unreadable_export_is_reported_once_by_name(home):
 def test_run_monitoring_is_on_in_the_generated_dagster_yaml(tmp_path, profile):
     import yaml
 
-    from energy_assets import settings
+    from energy_assets import settings, startup
 
     saved = os.environ.get("DAGSTER_HOME")
     current = settings.Settings(
         profile, tmp_path, BUNDLED_CSV, "sqlite:///unused.db", "postgresql://u:p@127.0.0.1:5432"
     )
     try:
-        written = yaml.safe_load((settings.ensure_dagster_home(current) / "dagster.yaml").read_text())
+        written = yaml.safe_load((startup.ensure_dagster_home(current) / "dagster.yaml").read_text())
     finally:
         if saved is None:
             os.environ.pop("DAGSTER_HOME", None)

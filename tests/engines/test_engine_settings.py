@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from energy_assets import settings
+from energy_assets import settings, startup
 
 
 @pytest.fixture
@@ -51,15 +51,13 @@ def test_the_workers_yaml_is_the_runs_executor_config(env):
     env.setenv("ENERGY_CELERY_BROKER", "amqp://u:secret@broker:5672//")
     env.setenv("ENERGY_CELERY_QUEUE", "team-a")
     current = settings.get_settings()
-    written = yaml.safe_load(settings.celery_worker_config(current).read_text())
+    written = yaml.safe_load(startup.celery_worker_config(current).read_text())
     assert written == {"execution": {"config": current.celery.executor_config()}}
     assert written["execution"]["config"]["config_source"]["task_default_queue"] == "team-a"
     from dagster_celery.cli import get_validated_config
 
     # dagster-celery's own validation of the file its workers start on.
-    assert (
-        get_validated_config(str(settings.celery_worker_config(current)))["broker"] == "amqp://u:secret@broker:5672//"
-    )
+    assert get_validated_config(str(startup.celery_worker_config(current)))["broker"] == "amqp://u:secret@broker:5672//"
     from energy_assets.defs.execution import executor_def
 
     assert executor_def(current).name == "celery"

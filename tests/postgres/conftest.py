@@ -187,9 +187,9 @@ def stack_env(databases: Databases, home: Path, mlflow_port: int, prefect_port: 
 
 
 def write_dagster_home(env: dict[str, str]) -> Path:
-    """dagster.yaml on the PostgreSQL database, written by the settings module as the containers do."""
+    """dagster.yaml on the PostgreSQL database, written by the startup module as the containers do."""
     done = subprocess.run(
-        [sys.executable, "-m", "energy_assets.settings", "dagster-home"],
+        [sys.executable, "-m", "energy_assets.startup", "dagster-home"],
         env=env,
         cwd=PROJECT_ROOT,
         capture_output=True,

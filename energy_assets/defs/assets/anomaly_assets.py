@@ -6,9 +6,10 @@ import pandas as pd
 from pydantic import Field
 
 from energy_assets.defs.partitions import monthly_partitions
+from energy_assets.defs.resources import ModelRegistry
 from energy_assets.gating.champion import champion_version
 from energy_assets.monitoring import anomalies
-from energy_assets.settings import FORECASTER_MODEL_NAME, get_settings
+from energy_assets.settings import FORECASTER_MODEL_NAME
 from energy_assets.training.evaluation import HOLDOUT_START
 from energy_assets.training.models import ForecasterParams
 
@@ -28,7 +29,10 @@ class AnomalyConfig(dg.Config):
     "(below p025 or above p975), largest excess first.",
 )
 def forecast_anomalies(
-    context: dg.AssetExecutionContext, config: AnomalyConfig, clean_readings: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    config: AnomalyConfig,
+    model_registry: ModelRegistry,
+    clean_readings: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     month = context.partition_key
     if config.window_days < ForecasterParams.history_days:
@@ -36,7 +40,7 @@ def forecast_anomalies(
             f"config 'window_days' is {config.window_days}; the forecaster needs at least "
             f"{ForecasterParams.history_days}"
         )
-    client = mlflow.MlflowClient(get_settings().mlflow_tracking_uri)
+    client = model_registry.client()
     version = champion_version(client, FORECASTER_MODEL_NAME)
     if version is None:
         raise dg.Failure(

@@ -1,18 +1,16 @@
 """Data assets: the raw export as read, its clean monthly readings, the rejected rows, features, the split."""
 
-import os
-
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
 from energy_assets import schema
 from energy_assets.defs.partitions import monthly_partitions, register_months
+from energy_assets.defs.resources import RawSource
 from energy_assets.features.transformers import DayAheadFeatures, EstimatorFeatures
 from energy_assets.ingest import reader
 from energy_assets.ingest.sourcemap import SourceMapError, load_source_map
 from energy_assets.ingest.validation import ValidatedReadings, interval_months, month_of, validate
-from energy_assets.settings import get_settings
 from energy_assets.training.evaluation import HOLDOUT_START, time_split
 
 RAW_PATH_KEY = "ops.raw_readings.config.path (or env ENERGY_RAW_CSV)"
@@ -49,9 +47,11 @@ def read_source(path: str, source_map: str) -> tuple[pd.DataFrame, str, list]:
     kinds={"pandas", "parquet"},
     description="Every row of the raw export, as text, with its file and line.",
 )
-def raw_readings(context: dg.AssetExecutionContext, config: RawSourceConfig) -> dg.Output[pd.DataFrame]:
-    path = config.path or str(get_settings().raw_source)
-    source_map = config.source_map or os.environ.get("ENERGY_SOURCE_MAP", "")
+def raw_readings(
+    context: dg.AssetExecutionContext, config: RawSourceConfig, raw_source: RawSource
+) -> dg.Output[pd.DataFrame]:
+    path = config.path or str(raw_source.source())
+    source_map = config.source_map or raw_source.map_path()
     frame, version, files = read_source(path, source_map)
     extra = frame.attrs["extra_columns"]
     if extra:

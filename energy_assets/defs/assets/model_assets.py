@@ -15,7 +15,7 @@ from mlflow.models import infer_signature
 from pydantic import Field
 
 from energy_assets import lineage, schema
-from energy_assets.defs.resources import child_run
+from energy_assets.defs.resources import MlflowTracking, ModelRegistry, child_run
 from energy_assets.gating.champion import promote
 from energy_assets.ingest.reader import DATA_VERSION, combine_versions
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
@@ -119,6 +119,8 @@ def _markdown_image(png: bytes, title: str) -> str:
 
 def _log_and_register(
     context: dg.AssetExecutionContext,
+    tracking: MlflowTracking,
+    registry: ModelRegistry,
     *,
     asset_name: str,
     model_name: str,
@@ -135,7 +137,7 @@ def _log_and_register(
     tags = _lineage_tags(context, data_version)
     holdout = evaluation.regression_metrics(backtest["actual"], backtest["predicted"])
     plots = evaluation.diagnostic_plots(backtest, importance, asset_name)
-    with child_run(context.resources.mlflow, asset_name, tags) as run, tempfile.TemporaryDirectory() as tmp:
+    with child_run(tracking, asset_name, tags) as run, tempfile.TemporaryDirectory() as tmp:
         mlflow.log_params(params)
         mlflow.log_metrics(
             {
@@ -161,7 +163,7 @@ def _log_and_register(
         )
         run_id = run.info.run_id
     version = str(info.registered_model_version)
-    client = mlflow.MlflowClient()
+    client = registry.client()
     version_tags = {
         **tags,
         lineage.TAG_HOLDOUT_RMSE: f"{holdout['rmse']:.6f}",
@@ -207,13 +209,14 @@ def _log_and_register(
 @dg.asset(
     group_name="models",
     kinds={"sklearn", "mlflow"},
-    required_resource_keys={"mlflow"},
     code_version=lineage.code_version(),
     description="Estimates an interval's usage_kwh from its other readings; registered as energy-usage-estimator.",
 )
 def usage_estimator(
     context: dg.AssetExecutionContext,
     config: EstimatorConfig,
+    mlflow: MlflowTracking,
+    model_registry: ModelRegistry,
     train_readings: pd.DataFrame,
     holdout_readings: pd.DataFrame,
 ) -> dg.Output[dict]:
@@ -233,6 +236,8 @@ def usage_estimator(
     )
     return _log_and_register(
         context,
+        mlflow,
+        model_registry,
         asset_name="usage_estimator",
         model_name=ESTIMATOR_MODEL_NAME,
         model=model,
@@ -249,7 +254,6 @@ def usage_estimator(
 @dg.asset(
     group_name="models",
     kinds={"sklearn", "mlflow"},
-    required_resource_keys={"mlflow"},
     code_version=lineage.code_version(),
     description="Forecasts the next day's 96 intervals from calendar, planned load and usage >= 1 day old; "
     "registered as energy-day-ahead-forecaster.",
@@ -257,6 +261,8 @@ def usage_estimator(
 def day_ahead_forecaster(
     context: dg.AssetExecutionContext,
     config: ForecasterConfig,
+    mlflow: MlflowTracking,
+    model_registry: ModelRegistry,
     train_readings: pd.DataFrame,
     holdout_readings: pd.DataFrame,
 ) -> dg.Output[dict]:
@@ -280,6 +286,8 @@ def day_ahead_forecaster(
     input_example = holdout_readings[example_day.to_numpy()][list(schema.COLUMNS)].head(5).assign(usage_kwh=np.nan)
     return _log_and_register(
         context,
+        mlflow,
+        model_registry,
         asset_name="day_ahead_forecaster",
         model_name=FORECASTER_MODEL_NAME,
         model=model,
@@ -303,8 +311,8 @@ def _champion_asset(model_asset: dg.AssetsDefinition, model_name: str):
         ins={"candidate": dg.AssetIn(model_asset.key)},
         description=f"Moves the champion alias of {model_name} to the version that passed the gate.",
     )
-    def _champion(candidate: dict) -> dg.MaterializeResult:
-        promote(mlflow.MlflowClient(), model_name, candidate["version"])
+    def _champion(candidate: dict, model_registry: ModelRegistry) -> dg.MaterializeResult:
+        promote(model_registry.client(), model_name, candidate["version"])
         return dg.MaterializeResult(
             metadata={
                 "champion": f"models:/{model_name}@champion",

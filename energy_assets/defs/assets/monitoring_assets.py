@@ -8,14 +8,14 @@ and records whether the same computation detected each one.
 """
 
 import dagster as dg
-import mlflow
 import pandas as pd
 from pydantic import Field
 
 from energy_assets.defs.partitions import monthly_partitions
+from energy_assets.defs.resources import AssetStore, ModelRegistry
 from energy_assets.monitoring import drift, reports, shifts
 from energy_assets.monitoring.champions import load_champion
-from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME, get_settings
+from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
 
 REFERENCE_LABEL = "the training months (train_readings, Jan-Sep 2018)"
 scenario_partitions = dg.StaticPartitionsDefinition(list(shifts.SCENARIOS))
@@ -60,8 +60,8 @@ class SimulationConfig(DriftConfig):
     )
 
 
-def _champions() -> tuple[drift.ChampionModel | None, drift.ChampionModel | None]:
-    client = mlflow.MlflowClient(get_settings().mlflow_tracking_uri)
+def _champions(registry: ModelRegistry) -> tuple[drift.ChampionModel | None, drift.ChampionModel | None]:
+    client = registry.client()
     return load_champion(client, ESTIMATOR_MODEL_NAME), load_champion(client, FORECASTER_MODEL_NAME)
 
 
@@ -93,11 +93,16 @@ def _metadata(report: drift.DriftReport) -> dict:
     "predictions, and each champion's RMSE on the month against the noise limit of its own holdout error.",
 )
 def drift_report(
-    context: dg.AssetExecutionContext, config: DriftConfig, train_readings: pd.DataFrame, clean_readings: pd.DataFrame
+    context: dg.AssetExecutionContext,
+    config: DriftConfig,
+    model_registry: ModelRegistry,
+    asset_store: AssetStore,
+    train_readings: pd.DataFrame,
+    clean_readings: pd.DataFrame,
 ) -> dg.Output[pd.DataFrame]:
     month = context.partition_key
     recent, history = _month_and_history(clean_readings, month)
-    estimator, forecaster = _champions()
+    estimator, forecaster = _champions(model_registry)
     report = drift.build_report(
         month,
         train_readings,
@@ -110,7 +115,7 @@ def drift_report(
     )
     context.log.info(("DRIFT: " + "; ".join(report.reasons)) if report.drifted else f"{month}: no drift")
     # the whole verdict beside the table, for readers without Dagster (the API's /model/monitoring)
-    reports.write_summary(get_settings().asset_dir, report, run_id=context.run_id)
+    reports.write_summary(asset_store.root(), report, run_id=context.run_id)
     return dg.Output(report.table(), metadata=_metadata(report))
 
 
@@ -126,11 +131,12 @@ def drift_report(
 def drift_simulation(
     context: dg.AssetExecutionContext,
     config: SimulationConfig,
+    model_registry: ModelRegistry,
     train_readings: pd.DataFrame,
     clean_readings: pd.DataFrame,
 ) -> dg.Output[dict[str, pd.DataFrame]]:
     recent, history = _month_and_history(clean_readings, config.month)
-    estimator, forecaster = _champions()
+    estimator, forecaster = _champions(model_registry)
     tables, evidence, reports = {}, {}, {}
     for scenario in context.partition_keys:
         report = drift.build_report(
