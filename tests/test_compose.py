@@ -163,6 +163,8 @@ def test_dependencies_wait_for_healthy_services(compose):
     assert "postgres" in services["mlflow"]["depends_on"]
     assert "prefect-server" in services["flows"]["depends_on"]
     assert "dagster-code" in services["dagster-webserver"]["depends_on"]
+    # Runs (launched by the daemon) log to MLflow: the daemon waits for it, the code server need not.
+    assert {"dagster-code", "mlflow"} <= set(services["dagster-daemon"]["depends_on"])
     assert "mlflow" in services["api"]["depends_on"]
 
 
