@@ -66,7 +66,7 @@ def main() -> int:
                 walls.append(time.perf_counter() - wall)
                 cpus.append(time.process_time() - cpu)
         digests |= seen
-        shown = " / ".join(", ".join(d) for d in sorted(seen))
+        shown = " / ".join(" | ".join(d) for d in sorted(seen))
         print(f"| {threads} | {statistics.median(walls):.1f} | {statistics.median(cpus):.1f} | {shown} |")
     print(f"load average at end {os.getloadavg()[0]:.1f}")
     print("identical predictions across thread counts and runs:", len(digests) == 1)
