@@ -9,7 +9,8 @@ One summary line per step; the first failing step stops the run, which then tear
     base      python:3.11-slim-bookworm when it can be pulled, else a Debian bookworm base built
               with debootstrap and imported (passed as PYTHON_IMAGE); postgres:16-bookworm likewise,
               else docker/postgres/Dockerfile on that base (passed as POSTGRES_IMAGE)
-    build     `docker compose build` of docker-compose.yml, with the build on the host network
+    build     `docker compose build` of docker-compose.yml, with the build on the host network, one
+              service per image; a stand-in PostgreSQL image in a second build beside it
     up        `docker compose up --wait`: every service healthy
     pipeline  the whole asset graph (job energy_pipeline; the estimator without its cross-validation),
               submitted to the stack's Dagster webserver over GraphQL, queued, launched by its
