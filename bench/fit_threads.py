@@ -1,14 +1,11 @@
-"""OpenMP threads per model fit: the day-ahead forecaster fitted with one thread against the library default.
+"""Model fits by OpenMP thread count: wall time, CPU time and whether the predictions are identical.
 
-    .venv/bin/python bench/fit_threads.py [--runs 3]
+Fits both models (the usage estimator and the day-ahead forecaster with its band models, default
+parameters) on Jan-Sep 2018 of the bundled export and predicts Oct-Dec, once per thread count and
+run, with threadpoolctl limiting OpenMP as OMP_NUM_THREADS (the Makefile and the compose
+stack set it to 1) does. Prints the median wall and CPU seconds and a digest of each model's predictions.
 
-scikit-learn's gradient boosting starts one OpenMP thread per core for every fit. Dagster runs a
-job's steps in parallel processes, the suite runs servers beside them, and the reference machine
-is shared: each fit's threads then wait on each other (OpenMP spins at its barriers), and a fit
-slows far more than the cores it gives up. This bench fits the forecaster on Jan-Sep of the
-bundled data in a fresh process per run (the thread count is read when OpenMP loads), alternating
-`OMP_NUM_THREADS=1` and the default, and prints the median wall time of each, their ratio, the
-load average, and whether both gave the same predictions to the last bit.
+    .venv/bin/python bench/fit_threads.py --threads 1 2 --runs 3
 """
 
 from __future__ import annotations
@@ -17,68 +14,64 @@ import argparse
 import hashlib
 import os
 import statistics
-import subprocess
-import sys
 import time
 
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from energy_assets import schema
+from energy_assets.ingest.reader import read_raw
+from energy_assets.ingest.validation import validate
 from energy_assets.settings import PROJECT_ROOT
+from energy_assets.training import models
 
-BUNDLED = PROJECT_ROOT / "data" / "uci" / "steel_industry_energy.csv"
-
-
-def fit_once() -> None:
-    """One run, in this process: fit, then print the wall seconds and a digest of the holdout forecast."""
-    from energy_assets import schema
-    from energy_assets.ingest.reader import read_raw
-    from energy_assets.ingest.validation import validate
-    from energy_assets.training.evaluation import time_split
-    from energy_assets.training.models import ForecasterParams, fit_day_ahead_forecaster
-
-    frame, _, _ = read_raw(BUNDLED)
-    train, holdout = time_split(validate(frame).clean)
-    started = time.perf_counter()
-    model = fit_day_ahead_forecaster(train, ForecasterParams())
-    wall = time.perf_counter() - started
-    predictions = model.predict(holdout[list(schema.COLUMNS)])
-    print(wall, hashlib.sha256(predictions.tobytes()).hexdigest()[:16])
+EXPORT = PROJECT_ROOT / "data" / "uci" / "steel_industry_energy.csv"
+HOLDOUT_START = "2018-10-01"
 
 
-def run(threads: str | None) -> tuple[float, str]:
-    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    if threads is not None:
-        env["OMP_NUM_THREADS"] = threads
-    done = subprocess.run(
-        [sys.executable, __file__, "--fit-once"], env=env, capture_output=True, text=True, check=True, timeout=3600
+def digest(values) -> str:
+    return hashlib.sha256(np.ascontiguousarray(np.asarray(values, dtype=float)).tobytes()).hexdigest()[:12]
+
+
+def fit_and_predict(train, holdout) -> tuple[str, str]:
+    estimator = models.build_usage_estimator(models.EstimatorParams()).fit(
+        models.estimator_input(train), train[schema.TARGET]
     )
-    wall, digest = done.stdout.split()[-2:]
-    return float(wall), digest
+    forecaster = models.fit_day_ahead_forecaster(train, models.ForecasterParams())
+    return (
+        digest(estimator.predict(models.estimator_input(holdout))),
+        digest(forecaster.predict(holdout[list(schema.COLUMNS)])),
+    )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--fit-once", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.fit_once:
-        fit_once()
-        return 0
-    results: dict[str, list[tuple[float, str]]] = {"1": [], "default": []}
-    loads = []
-    for _ in range(args.runs):
-        for label in results:
-            results[label].append(run("1" if label == "1" else None))
-            loads.append(os.getloadavg()[0])
-    medians = {label: statistics.median(wall for wall, _ in runs) for label, runs in results.items()}
-    digests = {digest for runs in results.values() for _, digest in runs}
-    print(f"forecaster fit on Jan-Sep, {args.runs} runs each, {os.cpu_count()} cores")
-    for label, runs in results.items():
-        walls = ", ".join(f"{wall:.1f}" for wall, _ in runs)
-        print(f"OMP_NUM_THREADS={label:<8} median {medians[label]:7.2f} s  ({walls})")
-    print(f"default / one thread: {medians['default'] / medians['1']:.1f}x")
-    print(f"load average during the runs: {min(loads):.1f}-{max(loads):.1f}")
-    print(f"predictions identical across all runs: {'yes' if len(digests) == 1 else 'NO'}")
-    return 0
+    args = parser.parse_args()
+    frame, _, _ = read_raw(str(EXPORT))
+    clean = validate(frame).clean
+    train = clean[clean[schema.TIMESTAMP] < HOLDOUT_START]
+    holdout = clean[clean[schema.TIMESTAMP] >= HOLDOUT_START]
+    print(f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("| threads | wall s (median) | CPU s (median) | estimator digest | forecaster digest |")
+    print("|---:|---:|---:|---|---|")
+    digests = set()
+    for threads in args.threads:
+        walls, cpus, seen = [], [], set()
+        for _ in range(args.runs):
+            with threadpool_limits(limits=threads, user_api="openmp"):
+                wall, cpu = time.perf_counter(), time.process_time()
+                seen.add(fit_and_predict(train, holdout))
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+        digests |= seen
+        shown = " / ".join(" | ".join(d) for d in sorted(seen))
+        print(f"| {threads} | {statistics.median(walls):.1f} | {statistics.median(cpus):.1f} | {shown} |")
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+    print("identical predictions across thread counts and runs:", len(digests) == 1)
+    return 0 if len(digests) == 1 else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

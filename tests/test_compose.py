@@ -159,10 +159,14 @@ def test_dependencies_wait_for_healthy_services(compose):
     for name, service in services.items():
         for dependency, condition in service.get("depends_on", {}).items():
             assert dependency in services, f"{name} depends on unknown service {dependency}"
-            assert condition == {"condition": "service_healthy"}, f"{name} -> {dependency}: {condition}"
+            # The one exception: the dashboard reads the API per page view, so it starts with it.
+            expected = "service_started" if (name, dependency) == ("dashboard", "api") else "service_healthy"
+            assert condition == {"condition": expected}, f"{name} -> {dependency}: {condition}"
     assert "postgres" in services["mlflow"]["depends_on"]
     assert "prefect-server" in services["flows"]["depends_on"]
     assert "dagster-code" in services["dagster-webserver"]["depends_on"]
+    # Runs (launched by the daemon) log to MLflow: the daemon waits for it, the code server need not.
+    assert {"dagster-code", "mlflow"} <= set(services["dagster-daemon"]["depends_on"])
     assert "mlflow" in services["api"]["depends_on"]
 
 
@@ -306,6 +310,13 @@ def _stages() -> dict[str, list[str]]:
     return stages
 
 
+def _stage_parents() -> dict[str, str]:
+    return {
+        m.group(2): m.group(1)
+        for m in re.finditer(r"^FROM\s+(\S+)\s+AS\s+(\S+)", DOCKERFILE.read_text(), re.IGNORECASE | re.MULTILINE)
+    }
+
+
 def test_dockerfile_is_multi_stage_and_services_build_existing_targets(compose):
     stages = _stages()
     assert len(stages) >= 4
@@ -331,9 +342,20 @@ def test_images_install_exactly_the_lock():
         assert "--frozen" in text and "--no-dev" in text, (
             f"stage {name} does not install the frozen lock without dev tools"
         )
-    assert "--extra platform" not in syncs["api-deps"]
+    # The base set is installed once; the serving set is that layer alone, the extras are added on top of it.
+    assert "--extra" not in syncs["base-deps"]
     assert "--extra platform" in syncs["platform-deps"]
+    assert "--extra dashboard" in syncs["dashboard-deps"]
+    assert "api-deps" not in syncs, "the api set must not install anything beyond the base set"
+    parents = _stage_parents()
+    assert parents["api-deps"] == parents["platform-deps"] == parents["dashboard-deps"] == "base-deps"
     assert "COPY --from=api-deps" in "\n".join(stages["api"])
+
+
+def test_shared_packages_are_installed_once():
+    """Exactly one stage installs the base set; the other syncs add an extra to a copy of it."""
+    syncs = [line for lines in _stages().values() for line in lines if "uv sync" in line and "--extra" not in line]
+    assert len(syncs) == 1, syncs
 
 
 def test_serving_dependencies_exclude_the_platform():
