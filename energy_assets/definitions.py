@@ -4,7 +4,7 @@ import dagster as dg
 
 from energy_assets import startup
 from energy_assets.defs import asset_checks
-from energy_assets.defs.assets import anomaly_assets, copilot_assets, data_assets, model_assets, monitoring_assets
+from energy_assets.defs.assets import copilot_assets, data_assets, model_assets, monitoring_assets
 from energy_assets.defs.execution import executor_def
 from energy_assets.defs.jobs import JOBS
 from energy_assets.defs.resources import resources
@@ -15,7 +15,7 @@ from energy_assets.defs.sensors import SENSORS
 startup.telemetry_off()
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([data_assets, model_assets, monitoring_assets, copilot_assets, anomaly_assets]),
+    assets=dg.load_assets_from_modules([data_assets, model_assets, monitoring_assets, copilot_assets]),
     asset_checks=dg.load_asset_checks_from_modules([asset_checks]),
     jobs=JOBS,
     sensors=SENSORS,
