@@ -26,6 +26,7 @@ import pandas as pd
 import yaml
 
 from energy_assets import schema
+from energy_assets.ingest.validation import TRIANGLE_SIDES
 from energy_assets.sites.ids import DEFAULT_SITE, check_site_id
 from energy_assets.sites.registry import METADATA_FILE, SYNTHETIC
 
@@ -89,7 +90,7 @@ def synthesize(clean: pd.DataFrame, spec: SyntheticSpec) -> pd.DataFrame:
 
     p = written["usage_kwh"]
     columns: dict[str, pd.Series] = {name: _text(values) for name, values in written.items()}
-    for q_name, pf_name in FACTORS:
+    for q_name, pf_name in TRIANGLE_SIDES:
         q = written[q_name]
         with np.errstate(divide="ignore", invalid="ignore"):
             pf = np.round(100.0 * p / np.hypot(p, q), 2)

@@ -7,8 +7,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from energy_assets import settings
+from energy_assets import schema, settings
 from energy_assets.ingest.reader import read_raw
+from energy_assets.ingest.sourcemap import load_source_map
 from energy_assets.ingest.validation import validate
 from energy_assets.sites import naming, registry, synthetic
 from energy_assets.sites.ids import DEFAULT_SITE, SiteIdError, check_site_id
@@ -29,6 +30,13 @@ columns:
   Lasttyp: load_type
 delimiter: ";"
 """
+
+
+def write_mapped_export(clean: pd.DataFrame, path, site: str) -> None:
+    """A synthetic export with the German headers and ';' separator that SOURCE_MAP describes."""
+    export = synthetic.synthesize(clean, synthetic.SyntheticSpec(site, seed=3))
+    export.columns = [line.split(":")[0].strip() for line in SOURCE_MAP.splitlines()[1:12]]
+    export.to_csv(path, sep=";", index=False)
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +99,7 @@ def test_site_folders_with_their_own_source_map(tmp_path, bundled_clean):
     plant = tmp_path / "plant-b2"
     plant.mkdir()
     (tmp_path / ".cache").mkdir()  # hidden folders are not sites
-    export = synthetic.synthesize(bundled_clean, synthetic.SyntheticSpec("plant-b2", seed=3))
-    export.columns = [line.split(":")[0].strip() for line in SOURCE_MAP.splitlines()[1:12]]
-    export.to_csv(plant / "2018-01.csv", sep=";", index=False)
+    write_mapped_export(bundled_clean, plant / "2018-01.csv", "plant-b2")
     (plant / registry.SOURCE_MAP_FILE).write_text(SOURCE_MAP)
 
     sites = registry.discover_sites(tmp_path)
@@ -174,3 +180,16 @@ def test_synthesis_is_seeded(bundled_clean):
     assert synthetic.synthesize(bundled_clean, spec).equals(synthetic.synthesize(bundled_clean, spec))
     other = synthetic.SyntheticSpec("synthetic-001", seed=12)
     assert not synthetic.synthesize(bundled_clean, spec).equals(synthetic.synthesize(bundled_clean, other))
+
+
+def test_a_site_without_its_own_map_reads_with_the_configured_one(tmp_path, bundled_clean):
+    plant = tmp_path / "plant-c"
+    plant.mkdir()
+    write_mapped_export(bundled_clean, plant / "a.csv", "plant-c")
+    (site,) = registry.discover_sites(tmp_path)
+    assert site.source_map_path is None
+    with pytest.raises(schema.SchemaError, match="wrong columns"):
+        registry.read_site(site)  # the UCI map does not fit this export
+    (tmp_path / "map.yaml").write_text(SOURCE_MAP)
+    frame, _, _ = registry.read_site(site, source_map=load_source_map(tmp_path / "map.yaml"))
+    assert validate(frame).counts["clean_rows"] == len(bundled_clean)
