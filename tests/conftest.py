@@ -25,6 +25,28 @@ BUNDLED_CSV = PROJECT_ROOT / "data" / "uci" / "steel_industry_energy.csv"
 
 
 @contextmanager
+def process_tracking_uri(uri: str | None = None):
+    """MLflow's process-wide store set to `uri` (when given) for a block, and put back after it.
+
+    mlflow.set_tracking_uri also writes MLFLOW_TRACKING_URI, which the settings would read as a
+    user's choice in every later test: the variable is put back as it was, after the store.
+    """
+    import mlflow
+
+    saved_uri, saved_env = mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")
+    if uri is not None:
+        mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(saved_uri)
+        if saved_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
+
+
+@contextmanager
 def isolated_home(path: Path, **env: str):
     """Point ENERGY_HOME (and the Dagster instance and MLflow store under it) at `path` for a block."""
     import mlflow

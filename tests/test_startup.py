@@ -10,7 +10,7 @@ import mlflow
 import yaml
 
 from energy_assets import settings, startup
-from tests.conftest import PROJECT_ROOT, isolated_home
+from tests.conftest import PROJECT_ROOT, isolated_home, process_tracking_uri
 
 
 def test_reading_the_settings_sets_nothing():
@@ -38,8 +38,7 @@ def test_telemetry_defaults_leave_a_users_choice_alone(monkeypatch):
 
 
 def test_mlflows_echo_of_a_derived_uri_is_not_read_as_a_users_override(tmp_path):
-    saved = os.environ.get("MLFLOW_TRACKING_URI")
-    with isolated_home(tmp_path / "a") as first:
+    with process_tracking_uri(), isolated_home(tmp_path / "a") as first:
         startup.ensure_experiment(first, name="startup-test")
         # mlflow.set_tracking_uri wrote the derived URI back into the environment ...
         assert os.environ["MLFLOW_TRACKING_URI"] == first.mlflow_tracking_uri == mlflow.get_tracking_uri()
@@ -48,10 +47,6 @@ def test_mlflows_echo_of_a_derived_uri_is_not_read_as_a_users_override(tmp_path)
         assert settings.get_settings().mlflow_tracking_uri == f"sqlite:///{tmp_path / 'b' / 'mlflow.db'}"
         experiment = mlflow.MlflowClient(first.mlflow_tracking_uri).get_experiment_by_name("startup-test")
         assert experiment.artifact_location == first.mlflow_artifact_root.as_uri()
-    if saved is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = saved
 
 
 def test_dagster_home_is_written_and_pointed_at(tmp_path):

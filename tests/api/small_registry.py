@@ -14,7 +14,6 @@ show (no skew against their backtests, the lineage of a Dagster run) is tested t
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import pandas as pd
 
 from energy_assets import lineage, schema
 from energy_assets.settings import ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME, get_settings
+from tests.conftest import process_tracking_uri
 
 # Months of the training period the small models see: the forecaster needs its 28 warm-up days and
 # its calibration days, the estimator any slice will do.
@@ -91,31 +91,21 @@ def _register(
         lineage.TAG_GIT_COMMIT: lineage.git_commit(),
         lineage.TAG_CODE_VERSION: lineage.code_version(),
     }
-    # log_model logs to the process-wide store; set_tracking_uri also writes MLFLOW_TRACKING_URI,
-    # which the settings would then read as a user override, so the variable is put back as it was.
-    previous = os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(home.tracking_uri)
-    try:
-        with mlflow.start_run(experiment_id=experiment_id, tags=tags) as _run:
-            mlflow.log_metrics({f"holdout_{k}": v for k, v in holdout.items()})
-            with tempfile.TemporaryDirectory() as folder:
-                backtest.to_parquet(Path(folder) / BACKTEST_ARTIFACT, index=False)
-                mlflow.log_artifact(str(Path(folder) / BACKTEST_ARTIFACT))
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                input_example=example,
-                registered_model_name=name,
-                skops_trusted_types=SKOPS_TRUSTED_TYPES,
-                pip_requirements=[],
-            )
-    finally:
-        # Back to the session's store, as tests/conftest.py's isolated_home leaves it.
-        if previous is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = previous
-        mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
+    # log_model logs to the process-wide store; afterwards it is the session's, as isolated_home leaves it.
+    with process_tracking_uri(home.tracking_uri), mlflow.start_run(experiment_id=experiment_id, tags=tags):
+        mlflow.log_metrics({f"holdout_{k}": v for k, v in holdout.items()})
+        with tempfile.TemporaryDirectory() as folder:
+            backtest.to_parquet(Path(folder) / BACKTEST_ARTIFACT, index=False)
+            mlflow.log_artifact(str(Path(folder) / BACKTEST_ARTIFACT))
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            input_example=example,
+            registered_model_name=name,
+            skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            pip_requirements=[],
+        )
+    mlflow.set_tracking_uri(get_settings().mlflow_tracking_uri)
     version = str(info.registered_model_version)
     client = home.client()
     scores = {

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
-import mlflow
 import pytest
 
 from energy_assets import lineage
@@ -15,6 +12,7 @@ from energy_assets.defs.asset_checks import (
 )
 from energy_assets.defs.assets.model_assets import usage_estimator_champion
 from energy_assets.settings import CHAMPION_ALIAS, ESTIMATOR_MODEL_NAME, FORECASTER_MODEL_NAME
+from tests.conftest import process_tracking_uri
 from tests.defs.conftest import register
 
 
@@ -56,17 +54,8 @@ def test_a_candidate_is_judged_against_the_champion_once_there_is_one(registry):
 
 def test_the_gate_reads_the_registry_it_is_given_not_the_process_wide_one(registry, tmp_path):
     version = register(registry, ESTIMATOR_MODEL_NAME, holdout_rmse=1.0)
-    saved, saved_env = mlflow.get_tracking_uri(), os.environ.get("MLFLOW_TRACKING_URI")
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'elsewhere.db'}")  # an empty store: the model is not there
-    try:
+    with process_tracking_uri(f"sqlite:///{tmp_path / 'elsewhere.db'}"):  # an empty store: the model is not there
         result = check_usage_estimator_beats_champion(usage_estimator=_candidate(version, 2.0), model_registry=registry)
-    finally:
-        # set_tracking_uri echoes into MLFLOW_TRACKING_URI, which later settings would read as a user's choice
-        mlflow.set_tracking_uri(saved)
-        if saved_env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = saved_env
     assert result.passed
 
 
