@@ -24,9 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from energy_assets.services import mlflow_server
+from energy_assets.services import dagster_webserver, mlflow_server, prefect_server
 from tests.postgres.conftest import (
-    BIN,
     PROJECT_ROOT,
     SERVER_URL,
     BackgroundService,
@@ -70,24 +69,12 @@ def server(name: str, databases: Databases, home: Path) -> BackgroundService:
         command, mlflow_env = mlflow_server(databases.url("mlflow"), str(home / "mlartifacts"), port, env)
         return BackgroundService(name, command, mlflow_env, f"http://127.0.0.1:{port}/health", home / "log")
     if name == "prefect":
-        command = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-        env = {
-            **env,
-            "PREFECT_HOME": str(home / "prefect"),
-            "PREFECT_UI_ENABLED": "false",
-            "PREFECT_API_DATABASE_CONNECTION_URL": databases.url("prefect", "postgresql+asyncpg"),
-        }
-        return BackgroundService(name, command, env, f"http://127.0.0.1:{port}/api/health", home / "log")
+        command, prefect_env = prefect_server(
+            port, str(home / "prefect"), databases.url("prefect", "postgresql+asyncpg"), env, ui=False
+        )
+        return BackgroundService(name, command, prefect_env, f"http://127.0.0.1:{port}/api/health", home / "log")
     write_dagster_home(env)
-    command = [
-        str(BIN / "dagster-webserver"),
-        "-w",
-        str(PROJECT_ROOT / "workspace.yaml"),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-    ]
+    command = dagster_webserver(port)
     return BackgroundService(name, command, env, f"http://127.0.0.1:{port}/server_info", home / "log")
 
 

@@ -54,6 +54,33 @@ def mlflow_server(
     return command, {**env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
+def prefect_server(
+    port: int, prefect_home: str, database_url: str, env: dict[str, str], *, ui: bool = True
+) -> tuple[list[str], dict[str, str]]:
+    """The `prefect server start` command and environment of every stack here (make run, the tests, the bench).
+
+    The server gets its own PREFECT_HOME and database; a client's PREFECT_API_URL in `env` is left out.
+    """
+    command = [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    server_env = {
+        **{k: v for k, v in env.items() if k != "PREFECT_API_URL"},
+        "PREFECT_HOME": prefect_home,
+        "PREFECT_API_DATABASE_CONNECTION_URL": database_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    if ui:
+        server_env["PREFECT_UI_API_URL"] = f"http://127.0.0.1:{port}/api"
+    else:
+        server_env["PREFECT_UI_ENABLED"] = "false"
+    return command, server_env
+
+
+def dagster_webserver(port: int, *options: str) -> list[str]:
+    """The `dagster-webserver` command over the project's workspace on loopback, with extra `options`."""
+    workspace = str(energy_settings.PROJECT_ROOT / "workspace.yaml")
+    return [str(BIN / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", str(port), *options]
+
+
 def prepare_dagster_instance() -> None:
     """Create and migrate the Dagster instance's storage once, before its processes start together.
 
@@ -78,20 +105,8 @@ def services() -> list[Service]:
         Service(
             "dagster",
             "http://127.0.0.1:3000",
-            [
-                str(BIN / "dagster-webserver"),
-                "-w",
-                str(energy_settings.PROJECT_ROOT / "workspace.yaml"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                "3000",
-                # Warnings and errors only on the console: events, ticks and runs are in the UI.
-                "--dagster-log-level",
-                "warning",
-                "--code-server-log-level",
-                "warning",
-            ],
+            # Warnings and errors only on the console: events, ticks and runs are in the UI.
+            dagster_webserver(3000, "--dagster-log-level", "warning", "--code-server-log-level", "warning"),
             base_env,
         ),
         # Backfills, run monitoring, sensors and the run queue (UI-launched runs are queued) on the
@@ -118,14 +133,7 @@ def services() -> list[Service]:
         Service(
             "prefect",
             "http://127.0.0.1:4200",
-            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", "4200"],
-            {
-                **base_env,
-                "PREFECT_HOME": str(current.prefect_home),
-                "PREFECT_API_DATABASE_CONNECTION_URL": current.prefect_database_url,
-                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                "PREFECT_UI_API_URL": "http://127.0.0.1:4200/api",
-            },
+            *prefect_server(4200, str(current.prefect_home), current.prefect_database_url, base_env),
         ),
         # The operational flows as scheduled deployments of that server (waits for it to answer).
         Service(

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from energy_assets.services import mlflow_server
+from energy_assets.services import dagster_webserver, mlflow_server, prefect_server
 from energy_assets.settings import SettingsError, masked
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -221,27 +221,19 @@ def stack(databases, tmp_path_factory):
         ),
         "prefect": BackgroundService(
             "prefect",
-            [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(ports["prefect"])],
-            {
-                **{k: v for k, v in env.items() if k != "PREFECT_API_URL"},
-                "PREFECT_HOME": str(home / "prefect-server"),
-                "PREFECT_API_DATABASE_CONNECTION_URL": databases.url("prefect", "postgresql+asyncpg"),
-                "PREFECT_UI_ENABLED": "false",
-            },
+            *prefect_server(
+                ports["prefect"],
+                str(home / "prefect-server"),
+                databases.url("prefect", "postgresql+asyncpg"),
+                env,
+                ui=False,
+            ),
             f"http://127.0.0.1:{ports['prefect']}/api/health",
             logs / "prefect.log",
         ),
         "dagster": BackgroundService(
             "dagster",
-            [
-                str(BIN / "dagster-webserver"),
-                "-w",
-                str(PROJECT_ROOT / "workspace.yaml"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(ports["dagster"]),
-            ],
+            dagster_webserver(ports["dagster"]),
             env,
             f"http://127.0.0.1:{ports['dagster']}/server_info",
             logs / "dagster.log",
